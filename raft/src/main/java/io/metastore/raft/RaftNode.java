@@ -1,0 +1,716 @@
+package io.metastore.raft;
+
+import io.metastore.storage.MvccStore;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.protocol.exceptions.RaftRetryFailureException;
+import org.apache.ratis.protocol.exceptions.ReadException;
+import org.apache.ratis.protocol.exceptions.ReadIndexException;
+import org.apache.ratis.protocol.exceptions.ResourceUnavailableException;
+import org.apache.ratis.protocol.exceptions.ServerNotReadyException;
+import org.apache.ratis.protocol.exceptions.StateMachineException;
+import org.apache.ratis.protocol.exceptions.TimeoutIOException;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One member of the MetaStore Raft group: an Apache Ratis server (gRPC transport) whose state machine applies
+ * committed commands to an {@link MvccStore} through a {@link CommandApplier}.
+ *
+ * <p>All futures returned here complete on the node's callback threads, never on Ratis's threads, so callers may
+ * chain work onto them. All waits are bounded by {@link RaftConfig#requestTimeout()}.
+ */
+public final class RaftNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+    private static final long MiB = 1024L * 1024;
+
+    private final RaftConfig config;
+    private final RaftGroup group;
+    private final RaftPeerId localId;
+    private final RaftProperties properties;
+    private final StoreStateMachine stateMachine;
+    private final RaftServer server;
+    private final RaftServer.Division division;
+    private final ClientId clientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+    private final long requestTimeoutMs;
+    private final long retryDelayMs;
+
+    private final ScheduledThreadPoolExecutor timer;
+    private final ThreadPoolExecutor callbackPool;
+    private final ThreadPoolExecutor eventPool;
+    private final Executor callbacks;
+
+    /** Every future handed out and not yet completed; failed with STOPPED on close. */
+    private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
+
+    private final Object clientLock = new Object();
+    private RaftClient client;
+
+    // ReadIndex coalescing: at most one round in flight plus one queued batch.
+    private final Object readLock = new Object();
+    private boolean readInFlight;
+    private CompletableFuture<Void> readNext;
+    private final AtomicLong readRoundsStarted = new AtomicLong();
+
+    private volatile boolean closed;
+
+    private RaftNode(RaftConfig config, MvccStore store, CommandApplier applier) throws IOException {
+        this.config = config;
+        this.localId = RaftPeerId.valueOf(config.localName());
+        this.requestTimeoutMs = config.requestTimeout().toMillis();
+        this.retryDelayMs = Math.max(10, Math.min(100, config.electionTimeout().toMillis() / 10));
+
+        List<RaftPeer> peers = new ArrayList<>();
+        for (RaftPeerSpec p : config.peers()) {
+            peers.add(RaftPeer.newBuilder().setId(p.name()).setAddress(p.address()).build());
+        }
+        UUID groupUuid = groupUuid(config.clusterToken());
+        this.group = RaftGroup.valueOf(RaftGroupId.valueOf(groupUuid), peers);
+        this.properties = ratisProperties(config);
+
+        String name = config.localName();
+        this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("raft-timer-" + name));
+        this.timer.setRemoveOnCancelPolicy(true);
+        this.callbackPool = new ThreadPoolExecutor(2, 2, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                daemonThreads("raft-callback-" + name));
+        this.callbackPool.allowCoreThreadTimeOut(true);
+        this.eventPool = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                daemonThreads("raft-events-" + name));
+        this.eventPool.allowCoreThreadTimeOut(true);
+        this.callbacks = r -> {
+            try {
+                callbackPool.execute(r);
+            } catch (RejectedExecutionException e) {
+                r.run(); // closing: complete on the caller's thread rather than never
+            }
+        };
+
+        this.stateMachine = new StoreStateMachine(store, applier, new StoreStateMachine.Events() {
+            @Override
+            public void leaderChanged(RaftPeerId leader, long term) {
+                dispatchLeaderChange(leader == null ? null : leader.toString(), term, localId.equals(leader));
+            }
+
+            @Override
+            public void localLeadershipLost(long term) {
+                dispatchLeaderChange(null, term, false);
+            }
+        });
+
+        Path storageDir = config.storageDir();
+        Files.createDirectories(storageDir);
+        Path groupDir = storageDir.resolve(groupUuid.toString());
+        RaftStorage.StartupOption option = RaftStorage.StartupOption.FORMAT;
+        if (Files.isDirectory(groupDir)) {
+            try (var entries = Files.list(groupDir)) {
+                if (entries.findAny().isPresent()) {
+                    option = RaftStorage.StartupOption.RECOVER;
+                } else {
+                    Files.delete(groupDir);
+                }
+            }
+        }
+
+        RaftServer s = null;
+        try {
+            s = RaftServer.newBuilder()
+                    .setServerId(localId)
+                    .setGroup(group)
+                    .setStateMachine(stateMachine)
+                    .setProperties(properties)
+                    .setOption(option)
+                    .build();
+            s.start();
+            this.server = s;
+            this.division = s.getDivision(group.getGroupId());
+        } catch (IOException | RuntimeException e) {
+            closed = true;
+            if (s != null) {
+                try {
+                    s.close();
+                } catch (IOException | RuntimeException suppressed) {
+                    e.addSuppressed(suppressed);
+                }
+            }
+            shutdownExecutors();
+            throw e;
+        }
+        LOG.info("Raft node {} started ({}, group {}, {})", name, option, groupUuid, config);
+    }
+
+    /**
+     * Starts this member: opens (FORMAT when new, RECOVER otherwise) Ratis's storage under
+     * {@link RaftConfig#storageDir()}, brings the store to the latest snapshot if it is not durable, and joins the
+     * group. Entries after the store's position are replayed through {@code applier}.
+     */
+    public static RaftNode start(RaftConfig config, MvccStore store, CommandApplier applier) throws IOException {
+        Objects.requireNonNull(config, "config");
+        return new RaftNode(config, store, applier);
+    }
+
+    /** The Ratis group id every member derives from the cluster token. */
+    static UUID groupUuid(String clusterToken) {
+        return UUID.nameUUIDFromBytes(clusterToken.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static RaftProperties ratisProperties(RaftConfig c) {
+        RaftProperties p = new RaftProperties();
+        RaftPeerSpec local = c.localPeer();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+        GrpcConfigKeys.Server.setHost(p, local.host());
+        GrpcConfigKeys.Server.setPort(p, local.port()); // admin and client services share this port
+
+        RaftServerConfigKeys.setStorageDir(p, List.of(c.storageDir().toFile()));
+        RaftServerConfigKeys.setRemovedGroupsDir(p, c.storageDir().resolve("removed-groups").toFile());
+
+        // Elections: etcd-like timeouts; Ratis heartbeats every rpc.timeout.min / 2 of idleness.
+        long election = c.electionTimeout().toMillis();
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, ms(election));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, ms(2 * election));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(p, ms(Math.max(3000, 2 * election)));
+        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
+
+        // Linearizable reads by ReadIndex, on any member.
+        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        RaftServerConfigKeys.Read.setTimeout(p, ms(c.requestTimeout().toMillis()));
+
+        // Entry size: an entry of maxRequestBytes must fit the appender buffer, the log write buffer and a gRPC
+        // message (Ratis checks write.buffer >= appender.buffer + 8 and grpc.message >= appender.buffer + 1 MiB).
+        long appender = Math.max(4 * MiB, c.maxRequestBytes() + MiB);
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(appender));
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(Math.max(8 * MiB, appender + MiB)));
+        GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(64 * MiB, appender + 2 * MiB)));
+        RaftServerConfigKeys.Write.setByteLimit(p, SizeInBytes.valueOf(Math.max(64 * MiB, 8L * c.maxRequestBytes())));
+
+        // Log segments and purging up to each snapshot.
+        long segment = c.logSegmentBytes();
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(segment));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(4 * MiB, segment)));
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.max(1, Math.min(1024, c.snapshotCount())));
+
+        // Snapshots every snapshotCount applied entries, newest two kept.
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotCount());
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, c.snapshotOnStop());
+
+        // The forwarding client (proposals made on a follower).
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, ms(Math.max(3000, 3 * election)));
+        RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, 4096);
+        return p;
+    }
+
+    private static TimeDuration ms(long millis) {
+        return TimeDuration.valueOf(millis, TimeUnit.MILLISECONDS);
+    }
+
+    private static ThreadFactory daemonThreads(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    // ------------------------------------------------------------------------------------------------ writes
+
+    /** Replicates and applies; completes with the applier's result for this command (exceptionally with RaftException). */
+    public CompletableFuture<byte[]> propose(byte[] command) {
+        Objects.requireNonNull(command, "command");
+        if (command.length > config.maxRequestBytes()) {
+            return CompletableFuture.failedFuture(new RaftException(RaftException.Kind.TOO_LARGE,
+                    "request is too large: " + command.length + " > " + config.maxRequestBytes() + " bytes"));
+        }
+        if (closed || !division.getInfo().isAlive()) {
+            return CompletableFuture.failedFuture(stopped());
+        }
+        CompletableFuture<byte[]> out = newPending("proposal");
+        Message msg = Message.valueOf(UnsafeByteOperations.unsafeWrap(command));
+        try {
+            DivisionInfo info = division.getInfo();
+            if (info.isLeader() && info.isLeaderReady()) {
+                submitLocal(msg, out);
+            } else {
+                forward(msg, out);
+            }
+        } catch (RuntimeException e) {
+            fail(out, map(e));
+        }
+        return out;
+    }
+
+    /** In-process submission on the leader: no client hop. */
+    private void submitLocal(Message msg, CompletableFuture<byte[]> out) {
+        RaftClientRequest req = newRequest(msg, RaftClientRequest.writeRequestType());
+        submit(req).whenComplete((reply, ex) -> {
+            if (out.isDone()) {
+                return;
+            }
+            Throwable failure = ex != null ? unwrap(ex) : reply.isSuccess() ? null : reply.getException();
+            if (failure == null) {
+                deliver(reply.getMessage(), out);
+            } else if (failure instanceof LeaderNotReadyException || failure instanceof LeaderSteppingDownException) {
+                forward(msg, out); // rejected before it was appended: safe to send again through the client
+            } else if (failure instanceof NotLeaderException && !closed) {
+                fail(out, new RaftException(RaftException.Kind.LEADER_CHANGED,
+                        "etcdserver: leader changed", failure));
+            } else {
+                fail(out, map(failure));
+            }
+        });
+    }
+
+    /** Through the RaftClient, which finds the leader and retries (same call id: deduplicated by the retry cache). */
+    private void forward(Message msg, CompletableFuture<byte[]> out) {
+        RaftClient c = client();
+        if (c == null) {
+            fail(out, stopped());
+            return;
+        }
+        CompletableFuture<RaftClientReply> f;
+        try {
+            f = c.async().send(msg);
+        } catch (RuntimeException e) {
+            f = CompletableFuture.failedFuture(e);
+        }
+        f.whenComplete((reply, ex) -> {
+            if (out.isDone()) {
+                return;
+            }
+            Throwable failure = ex != null ? unwrap(ex) : reply.isSuccess() ? null : reply.getException();
+            if (failure == null) {
+                deliver(reply.getMessage(), out);
+            } else {
+                fail(out, map(failure));
+            }
+        });
+    }
+
+    private RaftClient client() {
+        synchronized (clientLock) {
+            if (closed) {
+                return null;
+            }
+            if (client == null) {
+                int attempts = (int) Math.max(2, requestTimeoutMs / retryDelayMs + 1);
+                client = RaftClient.newBuilder()
+                        .setProperties(properties)
+                        .setRaftGroup(group)
+                        .setClientId(ClientId.randomId())
+                        .setLeaderId(division.getInfo().getLeaderId())
+                        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, ms(retryDelayMs)))
+                        .build();
+            }
+            return client;
+        }
+    }
+
+    private RaftClientRequest newRequest(Message msg, RaftClientRequest.Type type) {
+        return RaftClientRequest.newBuilder()
+                .setClientId(clientId)
+                .setServerId(localId)
+                .setGroupId(group.getGroupId())
+                .setCallId(callIds.incrementAndGet())
+                .setMessage(msg)
+                .setType(type)
+                .build();
+    }
+
+    private CompletableFuture<RaftClientReply> submit(RaftClientRequest req) {
+        try {
+            return server.submitClientRequestAsync(req);
+        } catch (IOException | RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private void deliver(Message m, CompletableFuture<byte[]> out) {
+        ByteString content = m == null ? ByteString.EMPTY : m.getContent();
+        if (content.isEmpty()) {
+            succeed(out, new byte[0]);
+            return;
+        }
+        byte status = content.byteAt(0);
+        byte[] body = content.substring(1).toByteArray();
+        if (status == StoreStateMachine.REPLY_OK) {
+            succeed(out, body);
+        } else {
+            fail(out, new RaftException(RaftException.Kind.INTERNAL,
+                    "apply failed: " + new String(body, StandardCharsets.UTF_8)));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ reads
+
+    /**
+     * ReadIndex barrier: completes once this member's applied index has reached the leader's commit index as of
+     * the call, so a local read afterwards is linearizable. Concurrent callers share one ReadIndex round: a caller
+     * arriving while a round is in flight joins the next round (the current one's read index may predate it).
+     */
+    public CompletableFuture<Void> linearizableBarrier() {
+        if (closed || !division.getInfo().isAlive()) {
+            return CompletableFuture.failedFuture(stopped());
+        }
+        CompletableFuture<Void> mine = newPending("linearizable read");
+        CompletableFuture<Void> batch;
+        boolean startNow = false;
+        synchronized (readLock) {
+            if (!readInFlight) {
+                readInFlight = true;
+                batch = new CompletableFuture<>();
+                startNow = true;
+            } else {
+                if (readNext == null) {
+                    readNext = new CompletableFuture<>();
+                }
+                batch = readNext;
+            }
+        }
+        batch.whenComplete((v, ex) -> {
+            if (ex == null) {
+                succeed(mine, null);
+            } else {
+                fail(mine, ex instanceof RaftException re ? re : map(ex));
+            }
+        });
+        if (startNow) {
+            startReadRound(batch);
+        }
+        return mine;
+    }
+
+    private void startReadRound(CompletableFuture<Void> batch) {
+        readRoundsStarted.incrementAndGet();
+        CompletableFuture<Void> round = new CompletableFuture<>();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(requestTimeoutMs);
+        ScheduledFuture<?> timeout = schedule(() -> round.completeExceptionally(
+                new RaftException(RaftException.Kind.TIMEOUT, "etcdserver: request timed out (read index)")),
+                requestTimeoutMs);
+        round.whenComplete((v, ex) -> {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            CompletableFuture<Void> next;
+            synchronized (readLock) {
+                next = readNext;
+                readNext = null;
+                if (next == null) {
+                    readInFlight = false;
+                }
+            }
+            if (ex == null) {
+                batch.complete(null);
+            } else {
+                batch.completeExceptionally(ex);
+            }
+            if (next != null) {
+                callbacks.execute(() -> startReadRound(next));
+            }
+        });
+        attemptRead(round, deadline);
+    }
+
+    private void attemptRead(CompletableFuture<Void> round, long deadlineNanos) {
+        if (round.isDone()) {
+            return;
+        }
+        DivisionInfo info = division.getInfo();
+        if (closed || !info.isAlive()) {
+            round.completeExceptionally(stopped());
+            return;
+        }
+        if (info.isLeader() && !info.isLeaderReady()) {
+            // Ratis answers a single-member group's ReadIndex with its commit index even before the new leader
+            // has committed an entry of its term; wait for that entry first.
+            retryRead(round, deadlineNanos, null);
+            return;
+        }
+        RaftClientRequest req = newRequest(Message.EMPTY, RaftClientRequest.readRequestType());
+        submit(req).whenComplete((reply, ex) -> {
+            Throwable failure = ex != null ? unwrap(ex) : reply.isSuccess() ? null : reply.getException();
+            if (failure == null) {
+                round.complete(null);
+            } else {
+                retryRead(round, deadlineNanos, failure);
+            }
+        });
+    }
+
+    private void retryRead(CompletableFuture<Void> round, long deadlineNanos, Throwable failure) {
+        if (closed || !division.getInfo().isAlive()) {
+            round.completeExceptionally(stopped());
+            return;
+        }
+        if (failure instanceof StateMachineException || failure instanceof AlreadyClosedException
+                || System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(retryDelayMs) >= deadlineNanos) {
+            round.completeExceptionally(failure == null
+                    ? new RaftException(RaftException.Kind.TIMEOUT, "etcdserver: request timed out (read index)")
+                    : map(failure));
+            return;
+        }
+        LOG.debug("ReadIndex round failed, retrying: {}", failure == null ? "leader not ready" : failure.toString());
+        if (schedule(() -> attemptRead(round, deadlineNanos), retryDelayMs) == null) {
+            round.completeExceptionally(stopped());
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ state
+
+    public boolean isLeader() {
+        return !closed && division.getInfo().isLeader();
+    }
+
+    /** The current leader's member name, or null if unknown. */
+    public String leaderName() {
+        if (closed) {
+            return null;
+        }
+        RaftPeerId id = division.getInfo().getLeaderId();
+        return id == null ? null : id.toString();
+    }
+
+    public long currentTerm() {
+        return division.getInfo().getCurrentTerm();
+    }
+
+    public long commitIndex() {
+        return division.getRaftLog().getLastCommittedIndex();
+    }
+
+    /** Ratis's applied index of this member (log entries of every kind, not only commands). */
+    public long lastAppliedIndex() {
+        return division.getInfo().getLastAppliedIndex();
+    }
+
+    public String localName() {
+        return config.localName();
+    }
+
+    public RaftConfig config() {
+        return config;
+    }
+
+    // package-private for tests
+    StoreStateMachine stateMachine() {
+        return stateMachine;
+    }
+
+    RaftServer.Division division() {
+        return division;
+    }
+
+    long readRoundsStarted() {
+        return readRoundsStarted.get();
+    }
+
+    // ------------------------------------------------------------------------------------------------ helpers
+
+    private <T> CompletableFuture<T> newPending(String what) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        pending.add(f);
+        ScheduledFuture<?> t = schedule(() -> fail(f, new RaftException(RaftException.Kind.TIMEOUT,
+                "etcdserver: request timed out (" + what + ", " + requestTimeoutMs + " ms)")), requestTimeoutMs);
+        f.whenComplete((v, e) -> {
+            pending.remove(f);
+            if (t != null) {
+                t.cancel(false);
+            }
+        });
+        if (closed) {
+            f.completeExceptionally(stopped()); // raced with close()
+        }
+        return f;
+    }
+
+    private ScheduledFuture<?> schedule(Runnable r, long delayMs) {
+        try {
+            return timer.schedule(r, delayMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            return null;
+        }
+    }
+
+    private <T> void succeed(CompletableFuture<T> f, T value) {
+        if (!f.isDone()) {
+            callbacks.execute(() -> f.complete(value));
+        }
+    }
+
+    private void fail(CompletableFuture<?> f, RaftException e) {
+        if (!f.isDone()) {
+            callbacks.execute(() -> f.completeExceptionally(e));
+        }
+    }
+
+    private void dispatchLeaderChange(String leader, long term, boolean local) {
+        LeadershipListener l = config.leadershipListener();
+        if (l == null) {
+            return;
+        }
+        try {
+            eventPool.execute(() -> {
+                try {
+                    l.onLeaderChanged(leader, term, local);
+                } catch (RuntimeException e) {
+                    LOG.warn("LeadershipListener failed", e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // closed
+        }
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private RaftException stopped() {
+        return new RaftException(RaftException.Kind.STOPPED, "etcdserver: server stopped");
+    }
+
+    /** Maps a Ratis failure onto the kinds the server turns into etcd errors. */
+    RaftException map(Throwable t) {
+        t = unwrap(t);
+        if (t instanceof RaftException re) {
+            return re;
+        }
+        if (closed || !division.getInfo().isAlive()) {
+            return new RaftException(RaftException.Kind.STOPPED, "etcdserver: server stopped", t);
+        }
+        if (t instanceof RaftRetryFailureException && t.getCause() != null && t.getCause() != t) {
+            RaftException inner = map(t.getCause());
+            return inner.kind() == RaftException.Kind.INTERNAL
+                    ? new RaftException(RaftException.Kind.TIMEOUT, "etcdserver: request timed out", t) : inner;
+        }
+        if (t instanceof NotLeaderException nle) {
+            return nle.getSuggestedLeader() == null
+                    ? new RaftException(RaftException.Kind.NO_LEADER, "etcdserver: no leader", t)
+                    : new RaftException(RaftException.Kind.NOT_LEADER, "etcdserver: not leader", t);
+        }
+        if (t instanceof LeaderNotReadyException || t instanceof ReadIndexException
+                || t instanceof ServerNotReadyException) {
+            return new RaftException(RaftException.Kind.NO_LEADER, "etcdserver: no leader", t);
+        }
+        if (t instanceof LeaderSteppingDownException) {
+            return new RaftException(RaftException.Kind.LEADER_CHANGED, "etcdserver: leader changed", t);
+        }
+        if (t instanceof AlreadyClosedException) {
+            return new RaftException(RaftException.Kind.STOPPED, "etcdserver: server stopped", t);
+        }
+        if (t instanceof TimeoutIOException || t instanceof TimeoutException || t instanceof ReadException
+                || t instanceof ResourceUnavailableException || t instanceof RaftRetryFailureException) {
+            return new RaftException(RaftException.Kind.TIMEOUT, "etcdserver: request timed out", t);
+        }
+        return new RaftException(RaftException.Kind.INTERNAL, String.valueOf(t), t);
+    }
+
+    // ------------------------------------------------------------------------------------------------ close
+
+    /** Graceful: stops the Ratis server (after applying what is committed), leaving the store to its owner. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        RaftClient c;
+        synchronized (clientLock) {
+            c = client;
+            client = null;
+        }
+        if (c != null) {
+            try {
+                c.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Closing the forwarding client failed", e);
+            }
+        }
+        try {
+            server.close();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Closing the Ratis server failed", e);
+        }
+        RaftException stopped = stopped();
+        for (CompletableFuture<?> f : List.copyOf(pending)) {
+            fail(f, stopped);
+        }
+        shutdownExecutors();
+        LOG.info("Raft node {} closed", config.localName());
+    }
+
+    private void shutdownExecutors() {
+        timer.shutdownNow();
+        eventPool.shutdown();
+        callbackPool.shutdown();
+        try {
+            if (!callbackPool.awaitTermination(5, TimeUnit.SECONDS)) {
+                callbackPool.shutdownNow();
+            }
+            if (!eventPool.awaitTermination(5, TimeUnit.SECONDS)) {
+                eventPool.shutdownNow();
+            }
+            timer.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package io.metastore.server;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.metastore.raft.LeadershipListener;
+import io.metastore.raft.RaftConfig;
+import io.metastore.raft.RaftNode;
+import io.metastore.raft.RaftPeerSpec;
+import io.metastore.server.apply.EtcdApplier;
+import io.metastore.server.cluster.ClusterIdentity;
+import io.metastore.server.grpc.ClusterService;
+import io.metastore.server.grpc.KvService;
+import io.metastore.server.grpc.LeaseService;
+import io.metastore.server.grpc.MaintenanceService;
+import io.metastore.server.grpc.WatchService;
+import io.metastore.server.lease.LeaseExpiryLoop;
+import io.metastore.server.lease.LeaseManager;
+import io.metastore.server.maintenance.AlarmStore;
+import io.metastore.server.maintenance.AutoCompactor;
+import io.metastore.server.watch.WatchHub;
+import io.metastore.storage.MvccStore;
+import io.metastore.storage.MvccStoreImpl;
+import io.metastore.storage.memory.MemoryBackend;
+import io.metastore.storage.rocksdb.RocksDbBackend;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One running member: opens the store, starts Raft, the domain services and the client gRPC listener, and
+ * shuts them down in the reverse order. Tests start it in-process; the launcher starts it from etcd flags.
+ */
+public final class MetaStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MetaStore.class);
+
+    private final ServerConfig config;
+    private final MvccStore store;
+    private final WatchHub watchHub;
+    private final RaftNode raft;
+    private final EtcdServer server;
+    private final LeaseExpiryLoop leaseLoop;
+    private final AutoCompactor autoCompactor;
+    private final ExecutorService maintenanceExecutor;
+    private final Server grpc;
+    private final List<InetSocketAddress> clientAddresses;
+    private volatile boolean closed;
+
+    private MetaStore(ServerConfig config) throws IOException {
+        this.config = config;
+        ClusterIdentity identity = ClusterIdentity.fromConfig(config);
+        Path member = config.dataDir().resolve("member");
+        Files.createDirectories(member);
+        this.store = openStore(config, member);
+        LeaseManager leases = new LeaseManager(store, minLeaseTtlSeconds(config), System::nanoTime);
+        AlarmStore alarms = new AlarmStore(store);
+        this.watchHub = new WatchHub(store, config.watchProgressNotifyInterval());
+        leases.reload();
+        alarms.reload();
+        EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub);
+        long extension = config.electionTimeout().toNanos();
+        LeadershipListener leadership = (leaderName, term, localIsLeader) -> {
+            if (localIsLeader) {
+                leases.promote(extension);
+            } else {
+                leases.demote();
+            }
+        };
+        this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership), store, applier);
+        this.server = new EtcdServer(config, identity, store, raft, applier, leases, alarms, watchHub);
+        this.leaseLoop = new LeaseExpiryLoop(leases, raft::isLeader, server.proposer());
+        this.autoCompactor = AutoCompactor.start(config, store, raft::isLeader, server::compact);
+        this.maintenanceExecutor = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "maintenance");
+            t.setDaemon(true);
+            return t;
+        });
+        this.clientAddresses = addresses(config.listenClientUrls());
+        this.grpc = startGrpc();
+    }
+
+    public static MetaStore start(ServerConfig config) throws IOException {
+        MetaStore m = new MetaStore(config);
+        LOG.info("ready to serve client requests (name={}, client urls={}, engine={})",
+                config.name(), config.listenClientUrls(), config.storageEngine().name().toLowerCase());
+        return m;
+    }
+
+    private static MvccStore openStore(ServerConfig config, Path member) throws IOException {
+        if (config.storageEngine() == ServerConfig.StorageEngine.MEMORY) {
+            MvccStore store = MvccStoreImpl.open(new MemoryBackend());
+            Path seed = member.resolve(SnapshotRestore.SEED_FILE);
+            if (Files.exists(seed)) {
+                // a restored snapshot the memory engine loads until Raft has a snapshot of its own
+                try (InputStream in = Files.newInputStream(seed)) {
+                    store.restore(new java.io.BufferedInputStream(in));
+                }
+            }
+            return store;
+        }
+        return MvccStoreImpl.open(RocksDbBackend.open(member.resolve("store")));
+    }
+
+    /** etcd: ceil(1.5 × election timeout), in seconds. */
+    static long minLeaseTtlSeconds(ServerConfig config) {
+        long ms = config.electionTimeout().toMillis();
+        return Math.max(1, (3 * ms + 1999) / 2000);
+    }
+
+    private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener) {
+        List<RaftPeerSpec> peers = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (ServerConfig.InitialMember m : config.initialCluster()) {
+            if (seen.add(m.name())) {
+                URI u = URI.create(m.peerUrl());
+                peers.add(new RaftPeerSpec(m.name(), u.getHost(), u.getPort()));
+            }
+        }
+        return RaftConfig.builder()
+                .localName(config.name())
+                .peers(peers)
+                .storageDir(dir)
+                .clusterToken(config.initialClusterToken())
+                .heartbeatInterval(config.heartbeatInterval())
+                .electionTimeout(config.electionTimeout())
+                .snapshotCount(config.snapshotCount())
+                .maxRequestBytes(config.maxRequestBytes() + 512 * 1024)
+                .leadershipListener(listener)
+                .build();
+    }
+
+    private Server startGrpc() throws IOException {
+        HealthStatusManager health = new HealthStatusManager();
+        NettyServerBuilder b = null;
+        for (InetSocketAddress a : clientAddresses) {
+            b = b == null ? NettyServerBuilder.forAddress(a) : b.addListenAddress(a);
+        }
+        Server s = b
+                .directExecutor() // handlers never block: they hand work to Raft or answer from memory
+                .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; etcd's --grpc-keepalive-min-time
+                .permitKeepAliveWithoutCalls(false)
+                .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
+                .addService(new KvService(server))
+                .addService(new WatchService(server))
+                .addService(new LeaseService(server))
+                .addService(new MaintenanceService(server, maintenanceExecutor))
+                .addService(new ClusterService(server))
+                .addService(health.getHealthService())
+                .build()
+                .start();
+        return s;
+    }
+
+    private static List<InetSocketAddress> addresses(List<String> urls) {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (String url : urls) {
+            URI u = URI.create(url);
+            out.add(new InetSocketAddress(u.getHost(), u.getPort()));
+        }
+        return out;
+    }
+
+    public EtcdServer server() {
+        return server;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** The first client port actually bound (tests may ask for port 0). */
+    public int clientPort() {
+        return ((InetSocketAddress) grpc.getListenSockets().get(0)).getPort();
+    }
+
+    /** Stop accepting, let in-flight calls finish (bounded), then stop Raft and close the store. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        grpc.shutdown();
+        try {
+            if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
+                grpc.shutdownNow();
+                grpc.awaitTermination(2, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            grpc.shutdownNow();
+        }
+        autoCompactor.close();
+        leaseLoop.close();
+        watchHub.close();
+        maintenanceExecutor.shutdownNow();
+        raft.close();
+        store.close();
+        LOG.info("stopped (name={})", config.name());
+    }
+}

@@ -1,0 +1,125 @@
+package io.metastore.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything a member needs to start, in etcd's terms. Built from etcd's flags and ETCD_* variables by
+ * {@link io.metastore.server.launcher.EtcdFlags}, or directly by tests.
+ *
+ * @param initialCluster         etcd's --initial-cluster entries (name to peer URL), including this member
+ * @param quotaBackendBytes      0 means etcd's default of 2 GiB
+ * @param autoCompactionMode     "periodic" or "revision"
+ * @param autoCompactionRetention etcd's syntax: a duration ("1h", "30m") or a bare number (hours for periodic,
+ *                               revisions for revision mode); "0" disables
+ */
+public record ServerConfig(
+        String name,
+        Path dataDir,
+        List<String> listenClientUrls,
+        List<String> advertiseClientUrls,
+        List<String> listenPeerUrls,
+        List<String> initialAdvertisePeerUrls,
+        List<InitialMember> initialCluster,
+        String initialClusterState,
+        String initialClusterToken,
+        long quotaBackendBytes,
+        String autoCompactionMode,
+        String autoCompactionRetention,
+        int maxRequestBytes,
+        int maxTxnOps,
+        Duration heartbeatInterval,
+        Duration electionTimeout,
+        long snapshotCount,
+        String logLevel,
+        StorageEngine storageEngine,
+        Duration watchProgressNotifyInterval) {
+
+    public enum StorageEngine { ROCKSDB, MEMORY }
+
+    public record InitialMember(String name, String peerUrl) {}
+
+    public static final long DEFAULT_QUOTA_BYTES = 2L * 1024 * 1024 * 1024;
+    public static final int DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024;
+
+    /** etcd's defaults for a member called {@code name} ("default" when etcd is started bare). */
+    public static Builder builder(String name) {
+        Builder b = new Builder();
+        b.name = name;
+        b.dataDir = Path.of(name + ".etcd");
+        b.initialCluster = List.of(new InitialMember(name, "http://localhost:2380"));
+        return b;
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.name = name; b.dataDir = dataDir; b.listenClientUrls = listenClientUrls;
+        b.advertiseClientUrls = advertiseClientUrls; b.listenPeerUrls = listenPeerUrls;
+        b.initialAdvertisePeerUrls = initialAdvertisePeerUrls; b.initialCluster = initialCluster;
+        b.initialClusterState = initialClusterState; b.initialClusterToken = initialClusterToken;
+        b.quotaBackendBytes = quotaBackendBytes; b.autoCompactionMode = autoCompactionMode;
+        b.autoCompactionRetention = autoCompactionRetention; b.maxRequestBytes = maxRequestBytes;
+        b.maxTxnOps = maxTxnOps; b.heartbeatInterval = heartbeatInterval; b.electionTimeout = electionTimeout;
+        b.snapshotCount = snapshotCount; b.logLevel = logLevel; b.storageEngine = storageEngine;
+        b.watchProgressNotifyInterval = watchProgressNotifyInterval;
+        return b;
+    }
+
+    public long effectiveQuotaBytes() {
+        return quotaBackendBytes <= 0 ? DEFAULT_QUOTA_BYTES : quotaBackendBytes;
+    }
+
+    /** Mutable companion with etcd's defaults; fields are public so the flag parser can set them by name. */
+    public static final class Builder {
+        public String name = "default";
+        public Path dataDir = Path.of("default.etcd");
+        public List<String> listenClientUrls = List.of("http://localhost:2379");
+        public List<String> advertiseClientUrls = List.of("http://localhost:2379");
+        public List<String> listenPeerUrls = List.of("http://localhost:2380");
+        public List<String> initialAdvertisePeerUrls = List.of("http://localhost:2380");
+        public List<InitialMember> initialCluster = List.of(new InitialMember("default", "http://localhost:2380"));
+        public String initialClusterState = "new";
+        public String initialClusterToken = "etcd-cluster";
+        public long quotaBackendBytes = 0;
+        public String autoCompactionMode = "periodic";
+        public String autoCompactionRetention = "0";
+        public int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
+        public int maxTxnOps = 128;
+        public Duration heartbeatInterval = Duration.ofMillis(100);
+        public Duration electionTimeout = Duration.ofMillis(1000);
+        public long snapshotCount = 10_000;
+        public String logLevel = "info";
+        public StorageEngine storageEngine = StorageEngine.ROCKSDB;
+        public Duration watchProgressNotifyInterval = Duration.ofMinutes(10);
+
+        public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
+        public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
+        public Builder quotaBackendBytes(long bytes) { this.quotaBackendBytes = bytes; return this; }
+        public Builder snapshotCount(long n) { this.snapshotCount = n; return this; }
+        public Builder watchProgressNotifyInterval(Duration d) { this.watchProgressNotifyInterval = d; return this; }
+        public Builder autoCompaction(String mode, String retention) {
+            this.autoCompactionMode = mode;
+            this.autoCompactionRetention = retention;
+            return this;
+        }
+
+        /** One client URL and one peer URL for a single member (tests pick free loopback ports). */
+        public Builder singleMemberUrls(String clientUrl, String peerUrl) {
+            listenClientUrls = List.of(clientUrl);
+            advertiseClientUrls = List.of(clientUrl);
+            listenPeerUrls = List.of(peerUrl);
+            initialAdvertisePeerUrls = List.of(peerUrl);
+            initialCluster = List.of(new InitialMember(name, peerUrl));
+            return this;
+        }
+
+        public ServerConfig build() {
+            return new ServerConfig(name, dataDir, List.copyOf(listenClientUrls), List.copyOf(advertiseClientUrls),
+                    List.copyOf(listenPeerUrls), List.copyOf(initialAdvertisePeerUrls), List.copyOf(initialCluster),
+                    initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
+                    autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
+                    snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval);
+        }
+    }
+}

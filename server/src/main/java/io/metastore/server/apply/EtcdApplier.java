@@ -1,0 +1,188 @@
+package io.metastore.server.apply;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.MessageLite;
+import io.metastore.proto.etcdserverpb.AlarmRequest;
+import io.metastore.proto.etcdserverpb.AlarmResponse;
+import io.metastore.proto.etcdserverpb.AlarmType;
+import io.metastore.proto.etcdserverpb.CompactionResponse;
+import io.metastore.proto.etcdserverpb.RequestOp;
+import io.metastore.proto.etcdserverpb.ResponseHeader;
+import io.metastore.proto.etcdserverpb.TxnRequest;
+import io.metastore.proto.raftcmd.RaftCommand;
+import io.metastore.proto.raftcmd.RaftResult;
+import io.metastore.raft.CommandApplier;
+import io.metastore.server.etcd.EtcdError;
+import io.metastore.server.etcd.EtcdException;
+import io.metastore.server.kv.KvApplier;
+import io.metastore.server.lease.LeaseManager;
+import io.metastore.server.maintenance.AlarmStore;
+import io.metastore.server.watch.WatchHub;
+import io.metastore.storage.AppliedIndex;
+import io.metastore.storage.Event;
+import io.metastore.storage.MvccException;
+import io.metastore.storage.MvccStore;
+import io.metastore.storage.MvccWriteTxn;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/**
+ * The one state machine every member runs: each committed RaftCommand becomes one store write transaction
+ * (committed with its Raft index), then lease attachments and watchers are told what changed. The reply
+ * goes back to the proposer as a RaftResult.
+ */
+public final class EtcdApplier implements CommandApplier {
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdApplier.class);
+
+    private final MvccStore store;
+    private final KvApplier kv;
+    private final LeaseManager leases;
+    private final AlarmStore alarms;
+    private final WatchHub watchHub;
+    /** Physical completion of compactions by revision, for Compact(physical=true) callers. */
+    private final ConcurrentMap<Long, CompletableFuture<Void>> compactions = new ConcurrentHashMap<>();
+
+    public EtcdApplier(MvccStore store, LeaseManager leases, AlarmStore alarms, WatchHub watchHub) {
+        this.store = store;
+        this.leases = leases;
+        this.alarms = alarms;
+        this.watchHub = watchHub;
+        this.kv = new KvApplier(store, leases::exists);
+    }
+
+    @Override
+    public byte[] apply(AppliedIndex at, byte[] bytes) {
+        RaftCommand cmd;
+        try {
+            cmd = RaftCommand.parseFrom(bytes);
+        } catch (InvalidProtocolBufferException e) {
+            LOG.error("unreadable Raft entry at index {} skipped", at.index(), e);
+            recordApplied(at);
+            return RaftResult.newBuilder().setError(EtcdError.NOT_CAPABLE.name()).build().toByteArray();
+        }
+        if (cmd.hasCompaction()) {
+            return compact(at, cmd.getCompaction().getRevision()).toByteArray();
+        }
+        List<Event> events = List.of();
+        MessageLite response = null;
+        EtcdError error = null;
+        try (MvccWriteTxn txn = store.beginWrite()) {
+            response = dispatch(txn, cmd);
+            events = txn.changes();
+            txn.commit(at);
+        } catch (EtcdException e) {
+            error = e.error();
+        } catch (MvccException.Compacted e) {
+            error = EtcdError.COMPACTED;
+        } catch (MvccException.FutureRevision e) {
+            error = EtcdError.FUTURE_REV;
+        }
+        if (error != null) {
+            recordApplied(at);
+            return RaftResult.newBuilder().setError(error.name()).build().toByteArray();
+        }
+        if (!events.isEmpty()) {
+            leases.onCommitted(events);
+            watchHub.notify(events, events.get(0).revision());
+        }
+        return RaftResult.newBuilder().setResponse(response.toByteString()).build().toByteArray();
+    }
+
+    private MessageLite dispatch(MvccWriteTxn txn, RaftCommand cmd) {
+        return switch (cmd.getCommandCase()) {
+            case PUT -> {
+                refuseWritesWithoutSpace();
+                yield kv.put(txn, cmd.getPut());
+            }
+            case DELETE_RANGE -> kv.deleteRange(txn, cmd.getDeleteRange());
+            case TXN -> {
+                if (hasPut(cmd.getTxn())) {
+                    refuseWritesWithoutSpace();
+                }
+                yield kv.txn(txn, cmd.getTxn());
+            }
+            case LEASE_GRANT -> {
+                refuseWritesWithoutSpace();
+                yield leases.grant(txn, cmd.getLeaseGrant());
+            }
+            case LEASE_REVOKE -> leases.revoke(txn, cmd.getLeaseRevoke());
+            case LEASE_CHECKPOINT -> leases.checkpoint(txn, cmd.getLeaseCheckpoint());
+            case ALARM -> alarm(txn, cmd.getAlarm());
+            default -> throw EtcdError.NOT_CAPABLE.toException();
+        };
+    }
+
+    /** etcd's capped applier: with NOSPACE raised, only writes that free space get through. */
+    private void refuseWritesWithoutSpace() {
+        if (alarms.isActive(AlarmType.NOSPACE)) {
+            throw EtcdError.NO_SPACE.toException();
+        }
+    }
+
+    private static boolean hasPut(TxnRequest r) {
+        for (List<RequestOp> ops : List.of(r.getSuccessList(), r.getFailureList())) {
+            for (RequestOp op : ops) {
+                if (op.hasRequestPut() || (op.hasRequestTxn() && hasPut(op.getRequestTxn()))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private AlarmResponse alarm(MvccWriteTxn txn, AlarmRequest r) {
+        AlarmResponse.Builder resp = AlarmResponse.newBuilder()
+                .setHeader(ResponseHeader.newBuilder().setRevision(store.currentRevision()));
+        var changed = switch (r.getAction()) {
+            case ACTIVATE -> alarms.activate(txn, r.getMemberID(), r.getAlarm());
+            case DEACTIVATE -> alarms.deactivate(txn, r.getMemberID(), r.getAlarm());
+            default -> null;
+        };
+        if (changed != null) {
+            resp.addAlarms(changed);
+        }
+        return resp.build();
+    }
+
+    private RaftResult compact(AppliedIndex at, long revision) {
+        try {
+            CompletableFuture<Void> physical = store.compact(revision, at);
+            compactions.put(revision, physical);
+            physical.whenComplete((v, e) -> compactions.remove(revision, physical));
+            CompactionResponse resp = CompactionResponse.newBuilder()
+                    .setHeader(ResponseHeader.newBuilder().setRevision(store.currentRevision())).build();
+            return RaftResult.newBuilder().setResponse(resp.toByteString()).build();
+        } catch (MvccException.Compacted e) {
+            recordApplied(at);
+            return RaftResult.newBuilder().setError(EtcdError.COMPACTED.name()).build();
+        } catch (MvccException.FutureRevision e) {
+            recordApplied(at);
+            return RaftResult.newBuilder().setError(EtcdError.FUTURE_REV.name()).build();
+        }
+    }
+
+    /** Completes when the compaction to {@code revision} has physically removed old versions on this member. */
+    public CompletableFuture<Void> physicalCompaction(long revision) {
+        CompletableFuture<Void> f = compactions.get(revision);
+        return f == null ? CompletableFuture.completedFuture(null) : f;
+    }
+
+    /** Entries that changed nothing still advance the applied index, so restarts do not replay them. */
+    private void recordApplied(AppliedIndex at) {
+        try (MvccWriteTxn txn = store.beginWrite()) {
+            txn.commit(at);
+        }
+    }
+
+    @Override
+    public void onStoreReset() {
+        leases.reload();
+        alarms.reload();
+        watchHub.reset();
+    }
+}

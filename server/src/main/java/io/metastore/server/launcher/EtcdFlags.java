@@ -1,0 +1,443 @@
+package io.metastore.server.launcher;
+
+import io.metastore.server.ServerConfig;
+import io.metastore.server.ServerConfig.InitialMember;
+import io.metastore.server.ServerConfig.StorageEngine;
+
+import java.math.BigInteger;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * etcd's command line, so an etcd deployment switches to MetaStore by changing only the binary.
+ *
+ * <p>Syntax follows Go's {@code flag} package, which etcd uses: {@code --flag=value}, {@code --flag value},
+ * {@code -flag} forms alike; a boolean flag takes no separate value ({@code --pre-vote} or {@code --pre-vote=false});
+ * parsing stops at the first argument that is not a flag, and etcd rejects any such leftover. A flag not given on the
+ * command line is read from {@code ETCD_<FLAG>} (upper case, dashes to underscores) when that is set and non-empty.
+ * Value checks and their messages follow etcd's {@code server/embed/config.go}.
+ */
+public final class EtcdFlags {
+
+    /** Applies one flag's value to the builder; throws IllegalArgumentException whose message says what is wrong. */
+    @FunctionalInterface
+    private interface Setter {
+        void apply(ServerConfig.Builder b, String value);
+    }
+
+    private record Flag(String name, String shownDefault, String help, Setter setter) {}
+
+    private static final String WATCH_PROGRESS = "watch-progress-notify-interval";
+    private static final String WATCH_PROGRESS_OLD = "experimental-watch-progress-notify-interval";
+    private static final Duration MIN_WATCH_PROGRESS = Duration.ofMillis(100);
+    private static final long MAX_ELECTION_MS = 50_000; // etcd's maxElectionMs
+
+    /** The flags we implement, in the order --help lists them. */
+    private static final List<Flag> FLAGS = List.of(
+            new Flag("name", "default", "Human-readable name for this member.", (b, v) -> b.name = v),
+            new Flag("data-dir", "${name}.etcd", "Path to the data directory.",
+                    (b, v) -> b.dataDir = v.isEmpty() ? null : Path.of(v)), // empty means the default, as in etcd
+            new Flag("listen-client-urls", "http://localhost:2379", "List of URLs to listen on for client traffic.",
+                    (b, v) -> b.listenClientUrls = urls(v, true)),
+            new Flag("advertise-client-urls", "http://localhost:2379",
+                    "List of this member's client URLs to advertise to the public.",
+                    (b, v) -> b.advertiseClientUrls = urls(v, false)),
+            new Flag("listen-peer-urls", "http://localhost:2380", "List of URLs to listen on for peer traffic.",
+                    (b, v) -> b.listenPeerUrls = urls(v, true)),
+            new Flag("initial-advertise-peer-urls", "http://localhost:2380",
+                    "List of this member's peer URLs to advertise to the rest of the cluster.",
+                    (b, v) -> b.initialAdvertisePeerUrls = urls(v, false)),
+            new Flag("initial-cluster", "${name}=${initial-advertise-peer-urls}",
+                    "Initial cluster configuration for bootstrapping: name=url,...; a name may repeat.",
+                    (b, v) -> b.initialCluster = initialCluster(v)),
+            new Flag("initial-cluster-state", "new", "Initial cluster state: new or existing.",
+                    (b, v) -> b.initialClusterState = oneOf(v, "new", "existing")),
+            new Flag("initial-cluster-token", "etcd-cluster",
+                    "Initial cluster token for the etcd cluster during bootstrap.",
+                    (b, v) -> b.initialClusterToken = v),
+            new Flag("quota-backend-bytes", "0", "Maximum backend size in bytes; 0 means the default of 2 GiB.",
+                    (b, v) -> b.quotaBackendBytes = quota(v)),
+            new Flag("auto-compaction-mode", "periodic", "How to read --auto-compaction-retention: periodic|revision.",
+                    (b, v) -> b.autoCompactionMode = oneOf(v, "periodic", "revision")),
+            new Flag("auto-compaction-retention", "0",
+                    "Duration (1h30m) or number (hours, or revisions in revision mode) to keep; 0 disables.",
+                    (b, v) -> b.autoCompactionRetention = retention(v)),
+            new Flag("max-request-bytes", String.valueOf(ServerConfig.DEFAULT_MAX_REQUEST_BYTES),
+                    "Maximum client request size in bytes the server will accept.",
+                    (b, v) -> b.maxRequestBytes = (int) decimal(v, 1, Integer.MAX_VALUE)),
+            new Flag("max-txn-ops", "128", "Maximum number of operations permitted in a transaction.",
+                    (b, v) -> b.maxTxnOps = (int) decimal(v, 1, Integer.MAX_VALUE)),
+            // 0 passes here so the cross-check below can give etcd's own message for it.
+            new Flag("heartbeat-interval", "100", "Time (in milliseconds) of a heartbeat interval.",
+                    (b, v) -> b.heartbeatInterval = Duration.ofMillis(decimal(v, 0, Integer.MAX_VALUE))),
+            new Flag("election-timeout", "1000", "Time (in milliseconds) for an election to timeout.",
+                    (b, v) -> b.electionTimeout = Duration.ofMillis(decimal(v, 0, Integer.MAX_VALUE))),
+            new Flag("snapshot-count", "10000", "Number of committed transactions to trigger a snapshot.",
+                    (b, v) -> b.snapshotCount = decimal(v, 1, Long.MAX_VALUE)),
+            new Flag("log-level", "info", "Log level: debug, info, warn, error, panic or fatal.",
+                    (b, v) -> b.logLevel = oneOf(v, "debug", "info", "warn", "error", "panic", "fatal")),
+            new Flag("storage-engine", "rocksdb", "MetaStore only: rocksdb or memory (nothing kept on disk).",
+                    (b, v) -> b.storageEngine = StorageEngine.valueOf(oneOf(v, "rocksdb", "memory")
+                            .toUpperCase(Locale.ROOT))),
+            new Flag(WATCH_PROGRESS, "10m", "Duration of periodic watch progress notifications (at least 100ms).",
+                    (b, v) -> b.watchProgressNotifyInterval = watchProgress(v)),
+            new Flag(WATCH_PROGRESS_OLD, "10m", "Deprecated name of --" + WATCH_PROGRESS + " (etcd before 3.6).",
+                    (b, v) -> b.watchProgressNotifyInterval = watchProgress(v)),
+            // Refused rather than ignored: starting with none of the file's settings would be worse than not starting.
+            new Flag("config-file", "", "Not supported yet: pass the settings as flags or ETCD_* variables.",
+                    (b, v) -> {
+                        throw new IllegalArgumentException("configuration files are not supported yet; "
+                                + "pass the settings as flags or ETCD_* variables");
+                    }));
+
+    private static final Map<String, Flag> BY_NAME = new LinkedHashMap<>();
+
+    static {
+        FLAGS.forEach(f -> BY_NAME.put(f.name(), f));
+    }
+
+    /**
+     * etcd flags accepted so that existing command lines keep working, but NOT IMPLEMENTED yet: each value is
+     * syntax-checked (booleans) and otherwise ignored. The value says whether the flag is boolean, which decides
+     * whether {@code --flag value} consumes the next argument.
+     */
+    private static final Map<String, Boolean> NOT_IMPLEMENTED = new LinkedHashMap<>();
+
+    static {
+        NOT_IMPLEMENTED.put("logger", false);                        // not implemented: we always log via logback
+        NOT_IMPLEMENTED.put("log-outputs", false);                   // not implemented: logs go to stderr
+        NOT_IMPLEMENTED.put("log-format", false);                    // not implemented: logback's format
+        NOT_IMPLEMENTED.put("enable-v2", true);                      // not implemented: v3 API only (etcd 3.6 too)
+        NOT_IMPLEMENTED.put("metrics", false);                       // not implemented: basic|extensive detail
+        NOT_IMPLEMENTED.put("listen-metrics-urls", false);           // not implemented: no separate metrics listener
+        NOT_IMPLEMENTED.put("auto-tls", true);                       // not implemented: no client TLS yet
+        NOT_IMPLEMENTED.put("peer-auto-tls", true);                  // not implemented: no peer TLS yet
+        NOT_IMPLEMENTED.put("client-cert-auth", true);               // not implemented: clients are NOT verified
+        NOT_IMPLEMENTED.put("enable-pprof", true);                   // not implemented: Go profiler, no equivalent
+        NOT_IMPLEMENTED.put("force-new-cluster", true);              // not implemented: no forced recovery yet
+        NOT_IMPLEMENTED.put("strict-reconfig-check", true);          // not implemented: reconfigs are not vetted
+        NOT_IMPLEMENTED.put("pre-vote", true);                       // not implemented: raft pre-vote
+        NOT_IMPLEMENTED.put("max-snapshots", false);                 // not implemented: snapshot file retention
+        NOT_IMPLEMENTED.put("max-wals", false);                      // not implemented: WAL file retention
+        NOT_IMPLEMENTED.put("initial-election-tick-advance", true);  // not implemented: election tick fast-forward
+        NOT_IMPLEMENTED.put("experimental-initial-corrupt-check", true); // not implemented: set by kubeadm
+        NOT_IMPLEMENTED.put("feature-gates", false);                 // not implemented: etcd 3.6 feature gates
+    }
+
+    private EtcdFlags() {}
+
+    /** A flag's raw value and where it came from ("--name" or "ETCD_NAME"), for error messages. */
+    private record Value(String text, String origin) {}
+
+    /**
+     * @param args the command line, without the program name
+     * @param env  the environment (normally {@code System.getenv()}); only ETCD_* entries for known flags are read
+     * @throws FlagException.Help    on {@code -h}/{@code --help}: print {@link #usage()}, exit 0
+     * @throws FlagException.Version on {@code --version}: print the version, exit 0
+     * @throws FlagException         anything else; its message is one line for the user
+     */
+    public static ServerConfig parse(String[] args, Map<String, String> env) throws FlagException {
+        Map<String, Value> values = new LinkedHashMap<>();
+        boolean version = false;
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (arg.equals("--")) { // Go's end-of-flags marker; etcd then rejects whatever follows
+                if (i + 1 < args.length) {
+                    throw notAFlag(args[i + 1]);
+                }
+                break;
+            }
+            if (arg.length() < 2 || arg.charAt(0) != '-') {
+                throw notAFlag(arg);
+            }
+            String body = arg.substring(arg.startsWith("--") ? 2 : 1);
+            if (body.isEmpty() || body.startsWith("-") || body.startsWith("=")) {
+                throw new FlagException("bad flag syntax: " + arg);
+            }
+            int eq = body.indexOf('=');
+            String name = eq < 0 ? body : body.substring(0, eq);
+            String value = eq < 0 ? null : body.substring(eq + 1);
+            if (name.equals("help") || name.equals("h")) {
+                throw new FlagException.Help();
+            }
+            if (!name.equals("version") && !BY_NAME.containsKey(name) && !NOT_IMPLEMENTED.containsKey(name)) {
+                throw new FlagException("unknown flag: " + (eq < 0 ? arg : arg.substring(0, arg.indexOf('='))));
+            }
+            boolean isBool = name.equals("version") || NOT_IMPLEMENTED.getOrDefault(name, false);
+            if (value == null && isBool) {
+                value = "true";
+            } else if (value == null) {
+                if (i + 1 == args.length) {
+                    throw new FlagException("missing value for flag --" + name);
+                }
+                value = args[++i]; // as in Go, the next argument is the value even if it starts with '-'
+            }
+            if (name.equals("version")) {
+                version = bool(new Value(value, "--version"));
+            } else {
+                values.put(name, new Value(value, "--" + name)); // a repeated flag: the last one wins, as in Go
+            }
+        }
+        // Like etcd, --version wins over everything but a malformed command line (env and checks come later).
+        if (version) {
+            throw new FlagException.Version();
+        }
+
+        // Environment, for flags not on the command line. ETCD_VERSION is skipped as etcd does: images set it.
+        List<String> envNames = new ArrayList<>(BY_NAME.keySet());
+        envNames.addAll(NOT_IMPLEMENTED.keySet());
+        for (String name : envNames) {
+            String key = "ETCD_" + name.toUpperCase(Locale.ROOT).replace('-', '_');
+            String text = env.get(key);
+            if (!values.containsKey(name) && text != null && !text.isEmpty()) {
+                values.put(name, new Value(text, key));
+            }
+        }
+
+        if (values.containsKey(WATCH_PROGRESS) && values.containsKey(WATCH_PROGRESS_OLD)) {
+            throw new FlagException("cannot set --" + WATCH_PROGRESS_OLD + " and --" + WATCH_PROGRESS
+                    + " at the same time, please use --" + WATCH_PROGRESS + " only");
+        }
+
+        ServerConfig.Builder b = ServerConfig.builder("default");
+        for (Map.Entry<String, Value> e : values.entrySet()) {
+            Flag flag = BY_NAME.get(e.getKey());
+            Value v = e.getValue();
+            if (flag == null) {
+                if (NOT_IMPLEMENTED.get(e.getKey())) {
+                    bool(v); // still reject "--pre-vote=maybe", as etcd would
+                }
+                continue;
+            }
+            try {
+                flag.setter().apply(b, v.text());
+            } catch (IllegalArgumentException ex) {
+                throw invalid(v, ex.getMessage());
+            }
+        }
+
+        // Defaults that follow other flags, as in etcd: ${name}.etcd and ${name}=each advertised peer URL.
+        if (b.dataDir == null || !values.containsKey("data-dir")) {
+            b.dataDir = Path.of(b.name + ".etcd");
+        }
+        if (!values.containsKey("initial-cluster")) {
+            String name = b.name;
+            b.initialCluster = b.initialAdvertisePeerUrls.stream().map(u -> new InitialMember(name, u)).toList();
+        }
+
+        // Cross-flag checks, in etcd's order and words (embed.Config.Validate).
+        long heartbeatMs = b.heartbeatInterval.toMillis();
+        long electionMs = b.electionTimeout.toMillis();
+        if (heartbeatMs == 0) {
+            throw new FlagException("--heartbeat-interval must be >0 (set to 0ms)");
+        }
+        if (electionMs == 0) {
+            throw new FlagException("--election-timeout must be >0 (set to 0ms)");
+        }
+        if (5 * heartbeatMs > electionMs) {
+            throw new FlagException("--election-timeout[" + electionMs + "ms] should be at least as 5 times as "
+                    + "--heartbeat-interval[" + heartbeatMs + "ms]");
+        }
+        if (electionMs > MAX_ELECTION_MS) {
+            throw new FlagException("--election-timeout[" + electionMs + "ms] is too long, and should be set less than "
+                    + MAX_ELECTION_MS + "ms");
+        }
+        // Otherwise we would advertise localhost while listening elsewhere, which breaks clients and peers.
+        if (values.containsKey("listen-client-urls") && !values.containsKey("advertise-client-urls")) {
+            throw new FlagException("--advertise-client-urls is required when --listen-client-urls is set explicitly");
+        }
+        return b.build();
+    }
+
+    /** The text for --help: our flags with their defaults, then the accepted-but-ignored ones. */
+    public static String usage() {
+        StringBuilder sb = new StringBuilder("""
+                Usage: metastore [flags]
+                  Starts a MetaStore member. Flags are etcd's; any flag can also be set as ETCD_<FLAG>
+                  (e.g. ETCD_DATA_DIR), which a flag on the command line overrides.
+
+                  metastore snapshot restore FILE --data-dir DIR [--storage-engine rocksdb|memory] [--name NAME]
+                    Creates a member's data directory from a snapshot file.
+
+                Flags:
+                """);
+        for (Flag f : FLAGS) {
+            sb.append("  --").append(f.name()).append(" '").append(f.shownDefault()).append("'\n      ")
+                    .append(f.help()).append('\n');
+        }
+        sb.append("  --version\n      Print the version and exit.\n  -h, --help\n      Show this help.\n\n")
+                .append("Accepted for etcd compatibility but not implemented yet (ignored):\n  --")
+                .append(String.join(", --", NOT_IMPLEMENTED.keySet())).append('\n');
+        return sb.toString();
+    }
+
+    // ---- values ----
+
+    private static FlagException notAFlag(String arg) {
+        return new FlagException("\"" + arg + "\" is not a valid flag"); // etcd's words for a stray argument
+    }
+
+    private static FlagException invalid(Value v, String reason) {
+        return new FlagException("invalid value \"" + v.text() + "\" for " + v.origin() + ": " + reason);
+    }
+
+    /** Go's strconv.ParseBool. */
+    private static boolean bool(Value v) throws FlagException {
+        return switch (v.text()) {
+            case "1", "t", "T", "true", "TRUE", "True" -> true;
+            case "0", "f", "F", "false", "FALSE", "False" -> false;
+            default -> throw invalid(v, "not a boolean (use true or false)");
+        };
+    }
+
+    private static String oneOf(String value, String... allowed) {
+        if (!List.of(allowed).contains(value)) {
+            throw new IllegalArgumentException("valid values are " + String.join(", ", allowed));
+        }
+        return value;
+    }
+
+    /** A plain decimal in [min, max]; etcd's Go ints also take 0x/0o prefixes, which no one uses for these. */
+    private static long decimal(String value, long min, long max) {
+        String want = min > 0 ? "a positive integer" : "a non-negative integer";
+        if (!value.matches("[0-9]+")) {
+            throw new IllegalArgumentException("must be " + want);
+        }
+        BigInteger n = new BigInteger(value); // no overflow to worry about while comparing
+        if (n.compareTo(BigInteger.valueOf(min)) < 0) {
+            throw new IllegalArgumentException("must be " + want);
+        }
+        if (n.compareTo(BigInteger.valueOf(max)) > 0) {
+            throw new IllegalArgumentException("must be " + want + " no larger than " + max);
+        }
+        return n.longValueExact();
+    }
+
+    private static long quota(String value) {
+        if (value.startsWith("-") && value.substring(1).matches("[0-9]+")) {
+            // etcd reads a negative quota as "no quota"; ServerConfig has no way to say that yet.
+            throw new IllegalArgumentException("must be >= 0 (negative, which disables the quota in etcd, "
+                    + "is not supported)");
+        }
+        return decimal(value, 0, Long.MAX_VALUE);
+    }
+
+    /** etcd takes a whole number (hours or revisions) or else a Go duration; negative numbers fail both ways. */
+    private static String retention(String value) {
+        if (value.matches("[0-9]+")) {
+            decimal(value, 0, Long.MAX_VALUE); // overflow check only
+            return value;
+        }
+        try {
+            if (!GoDuration.parse(value).isNegative()) {
+                return value;
+            }
+        } catch (IllegalArgumentException notADuration) {
+            // reported below
+        }
+        throw new IllegalArgumentException("must be a duration such as 1h30m, 5m or 10s, or a non-negative integer");
+    }
+
+    private static Duration watchProgress(String value) {
+        Duration d = GoDuration.parse(value);
+        if (d.compareTo(MIN_WATCH_PROGRESS) < 0) {
+            throw new IllegalArgumentException("must be at least 100ms");
+        }
+        return d;
+    }
+
+    /** etcd's name=url,... list; etcd skips empty entries and keeps every URL of a repeated name. */
+    private static List<InitialMember> initialCluster(String value) {
+        List<InitialMember> members = new ArrayList<>();
+        for (String entry : value.split(",")) {
+            if (entry.isEmpty()) {
+                continue;
+            }
+            int eq = entry.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("\"" + entry + "\" is not name=url");
+            }
+            members.add(new InitialMember(entry.substring(0, eq), url(entry.substring(eq + 1).trim(), false)));
+        }
+        if (members.isEmpty()) {
+            throw new IllegalArgumentException("no members given");
+        }
+        return List.copyOf(members);
+    }
+
+    /** A comma-separated URL list; like etcd, entries are trimmed and duplicates dropped. */
+    private static List<String> urls(String value, boolean bind) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String part : value.split(",", -1)) {
+            out.add(url(part.trim(), bind));
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * etcd's rules (client/pkg/types/urls.go) without unix sockets: http(s)://host:port and nothing more. A URL to
+     * listen on must name an IP address or localhost, as etcd checks (no DNS lookups when binding).
+     */
+    private static String url(String u, boolean bind) {
+        String lower = u.toLowerCase(Locale.ROOT);
+        String scheme = lower.startsWith("http://") ? "http://" : lower.startsWith("https://") ? "https://" : null;
+        if (scheme == null) {
+            throw new IllegalArgumentException("\"" + u + "\" is not an http:// or https:// URL");
+        }
+        String authority = u.substring(scheme.length());
+        if (authority.matches(".*[/?#@].*")) {
+            throw new IllegalArgumentException("\"" + u + "\" must be " + scheme + "host:port with no path");
+        }
+        String host;
+        String port;
+        int colon = authority.lastIndexOf(':');
+        if (authority.startsWith("[")) { // IPv6 literal, e.g. http://[::1]:2379
+            int close = authority.indexOf(']');
+            host = close < 0 ? "" : authority.substring(1, close);
+            port = close < 0 || colon != close + 1 ? "" : authority.substring(colon + 1);
+            if (!isIpv6(host)) {
+                host = "";
+            }
+        } else {
+            boolean oneColon = colon >= 0 && authority.indexOf(':') == colon;
+            host = oneColon ? authority.substring(0, colon) : "";
+            port = oneColon ? authority.substring(colon + 1) : "";
+        }
+        if (host.isEmpty() || !port.matches("[0-9]{1,5}") || Integer.parseInt(port) > 65535) {
+            throw new IllegalArgumentException("\"" + u + "\" must have the form " + scheme + "host:port");
+        }
+        if (bind && !host.equals("localhost") && !isIpv4(host) && !isIpv6(host)) {
+            throw new IllegalArgumentException("expected IP in URL for binding (" + u + ")");
+        }
+        return scheme + authority; // scheme in lower case, as Go's url package prints it
+    }
+
+    private static boolean isIpv4(String host) {
+        if (!host.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
+            return false;
+        }
+        for (String octet : host.split("\\.")) {
+            if (Integer.parseInt(octet) > 255) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isIpv6(String host) {
+        try { // java.net.URI checks IPv6 literal syntax without any name lookup
+            return host.contains(":") && new URI("http://[" + host + "]:1").getHost() != null;
+        } catch (URISyntaxException e) {
+            return false;
+        }
+    }
+}
