@@ -13,8 +13,9 @@ public interface CommandApplier {
      * store write transaction with {@code at}. Returns the response bytes handed to the proposer (may be empty).
      *
      * <p>Command-level failures (a failed compare, a missing lease, ...) belong in the response bytes: they are
-     * deterministic and happen identically on every member. An exception thrown here is logged, the entry counts as
-     * applied, and the proposer's future fails with {@link RaftException.Kind#INTERNAL}.
+     * deterministic and happen identically on every member. A RuntimeException thrown here is logged, the entry
+     * counts as applied, and the proposer's future fails with {@link RaftException.Kind#INTERNAL}; an Error stops
+     * this member's Ratis server.
      */
     byte[] apply(AppliedIndex at, byte[] command);
 

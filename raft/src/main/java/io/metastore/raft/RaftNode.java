@@ -52,7 +52,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -95,6 +94,11 @@ public final class RaftNode implements AutoCloseable {
     /** Every future handed out and not yet completed; failed with STOPPED on close. */
     private final Set<CompletableFuture<?>> pending = ConcurrentHashMap.newKeySet();
 
+    // Proposals waiting for a (ready) leader, in submission order.
+    private final Object routeLock = new Object();
+    private final java.util.ArrayDeque<Proposal> waiting = new java.util.ArrayDeque<>();
+    private boolean drainScheduled;
+
     private final Object clientLock = new Object();
     private RaftClient client;
 
@@ -119,6 +123,7 @@ public final class RaftNode implements AutoCloseable {
         UUID groupUuid = groupUuid(config.clusterToken());
         this.group = RaftGroup.valueOf(RaftGroupId.valueOf(groupUuid), peers);
         this.properties = ratisProperties(config);
+        RaftStorage.StartupOption option = startupOption(config.storageDir(), groupUuid);
 
         String name = config.localName();
         this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("raft-timer-" + name));
@@ -148,20 +153,6 @@ public final class RaftNode implements AutoCloseable {
                 dispatchLeaderChange(null, term, false);
             }
         });
-
-        Path storageDir = config.storageDir();
-        Files.createDirectories(storageDir);
-        Path groupDir = storageDir.resolve(groupUuid.toString());
-        RaftStorage.StartupOption option = RaftStorage.StartupOption.FORMAT;
-        if (Files.isDirectory(groupDir)) {
-            try (var entries = Files.list(groupDir)) {
-                if (entries.findAny().isPresent()) {
-                    option = RaftStorage.StartupOption.RECOVER;
-                } else {
-                    Files.delete(groupDir);
-                }
-            }
-        }
 
         RaftServer s = null;
         try {
@@ -198,6 +189,40 @@ public final class RaftNode implements AutoCloseable {
     public static RaftNode start(RaftConfig config, MvccStore store, CommandApplier applier) throws IOException {
         Objects.requireNonNull(config, "config");
         return new RaftNode(config, store, applier);
+    }
+
+    /** FORMAT when this group's directory is new, RECOVER when it holds data. */
+    private static RaftStorage.StartupOption startupOption(Path storageDir, UUID groupUuid) throws IOException {
+        Files.createDirectories(storageDir);
+        Path groupDir = storageDir.resolve(groupUuid.toString());
+        // Ratis recovers every group directory it finds under the storage dir, with our state machine: refuse
+        // a directory that holds another group (another cluster token) instead.
+        try (var entries = Files.list(storageDir)) {
+            for (Path p : (Iterable<Path>) entries::iterator) {
+                String n = p.getFileName().toString();
+                if (Files.isDirectory(p) && !n.equals(groupUuid.toString()) && isUuid(n)) {
+                    throw new IOException("storage dir " + storageDir + " holds another Raft group " + n
+                            + " (created with a different cluster token?); this node's group is " + groupUuid);
+                }
+            }
+        }
+        if (Files.isDirectory(groupDir)) {
+            try (var entries = Files.list(groupDir)) {
+                if (entries.findAny().isPresent()) {
+                    return RaftStorage.StartupOption.RECOVER;
+                }
+            }
+            Files.delete(groupDir); // an empty leftover: format it anew
+        }
+        return RaftStorage.StartupOption.FORMAT;
+    }
+
+    private static boolean isUuid(String s) {
+        try {
+            return UUID.fromString(s).toString().equals(s);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     /** The Ratis group id every member derives from the cluster token. */
@@ -244,12 +269,16 @@ public final class RaftNode implements AutoCloseable {
         // Snapshots every snapshotCount applied entries, newest two kept.
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotCount());
-        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, StoreStateMachine.RETAINED_SNAPSHOTS);
         RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, c.snapshotOnStop());
 
         // The forwarding client (proposals made on a follower).
-        RaftClientConfigKeys.Rpc.setRequestTimeout(p, ms(Math.max(3000, 3 * election)));
+        // One attempt may take the whole request timeout (a busy leader is not a dead one); failures that come back
+        // fast (not leader, connection refused) are retried by the client's retry policy.
+        RaftClientConfigKeys.Rpc.setRequestTimeout(p, ms(c.requestTimeout().toMillis()));
         RaftClientConfigKeys.Async.setOutstandingRequestsMax(p, 4096);
+        // The client otherwise opens with a dummy watch request that every later request queues behind.
+        RaftClientConfigKeys.Async.Experimental.setSendDummyRequest(p, false);
         return p;
     }
 
@@ -279,23 +308,83 @@ public final class RaftNode implements AutoCloseable {
             return CompletableFuture.failedFuture(stopped());
         }
         CompletableFuture<byte[]> out = newPending("proposal");
-        Message msg = Message.valueOf(UnsafeByteOperations.unsafeWrap(command));
-        try {
-            DivisionInfo info = division.getInfo();
-            if (info.isLeader() && info.isLeaderReady()) {
-                submitLocal(msg, out);
-            } else {
-                forward(msg, out);
+        Proposal p = new Proposal(Message.valueOf(UnsafeByteOperations.unsafeWrap(command)), out);
+        synchronized (routeLock) {
+            if (waiting.isEmpty() && dispatch(p)) {
+                return out;
             }
-        } catch (RuntimeException e) {
-            fail(out, map(e));
+            waiting.addLast(p); // keep submission order behind proposals that are waiting for a leader
+            scheduleDrain();
         }
         return out;
     }
 
+    private record Proposal(Message msg, CompletableFuture<byte[]> out) {}
+
+    /**
+     * Sends a proposal where it can go now: in-process when this member is the ready leader, through the client
+     * when another member leads. Returns false when it has to wait (this member is a leader not ready yet, or no
+     * leader is known). Called under {@link #routeLock}, which keeps proposals in submission order.
+     */
+    private boolean dispatch(Proposal p) {
+        if (p.out.isDone()) {
+            return true;
+        }
+        try {
+            DivisionInfo info = division.getInfo();
+            RaftPeerId leader = info.getLeaderId();
+            if (closed || !info.isAlive()) {
+                fail(p.out, stopped());
+            } else if (info.isLeader() && info.isLeaderReady()) {
+                submitLocal(p);
+            } else if (!info.isLeader() && leader != null && !leader.equals(localId)) {
+                forward(p.msg, p.out);
+            } else {
+                return false;
+            }
+        } catch (RuntimeException e) {
+            fail(p.out, map(e));
+        }
+        return true;
+    }
+
+    private void scheduleDrain() {
+        if (!drainScheduled) {
+            drainScheduled = true;
+            if (schedule(this::drain, retryDelayMs) == null) {
+                drainScheduled = false;
+                waiting.forEach(p -> fail(p.out, stopped()));
+                waiting.clear();
+            }
+        }
+    }
+
+    /** Retries waiting proposals in order; those that timed out meanwhile are dropped. */
+    private void drain() {
+        synchronized (routeLock) {
+            drainScheduled = false;
+            while (!waiting.isEmpty()) {
+                if (!dispatch(waiting.peekFirst())) {
+                    scheduleDrain();
+                    return;
+                }
+                waiting.pollFirst();
+            }
+        }
+    }
+
+    /** A proposal rejected before it was appended (leader not ready, stepping down): back to the queue head. */
+    private void requeue(Proposal p) {
+        synchronized (routeLock) {
+            waiting.addFirst(p);
+            scheduleDrain();
+        }
+    }
+
     /** In-process submission on the leader: no client hop. */
-    private void submitLocal(Message msg, CompletableFuture<byte[]> out) {
-        RaftClientRequest req = newRequest(msg, RaftClientRequest.writeRequestType());
+    private void submitLocal(Proposal p) {
+        CompletableFuture<byte[]> out = p.out;
+        RaftClientRequest req = newRequest(p.msg, RaftClientRequest.writeRequestType());
         submit(req).whenComplete((reply, ex) -> {
             if (out.isDone()) {
                 return;
@@ -304,7 +393,10 @@ public final class RaftNode implements AutoCloseable {
             if (failure == null) {
                 deliver(reply.getMessage(), out);
             } else if (failure instanceof LeaderNotReadyException || failure instanceof LeaderSteppingDownException) {
-                forward(msg, out); // rejected before it was appended: safe to send again through the client
+                // rejected before it was appended: safe to send again, after a pause (no busy loop)
+                if (schedule(() -> requeue(p), retryDelayMs) == null) {
+                    fail(out, stopped());
+                }
             } else if (failure instanceof NotLeaderException && !closed) {
                 fail(out, new RaftException(RaftException.Kind.LEADER_CHANGED,
                         "etcdserver: leader changed", failure));
@@ -563,7 +655,9 @@ public final class RaftNode implements AutoCloseable {
         CompletableFuture<T> f = new CompletableFuture<>();
         pending.add(f);
         ScheduledFuture<?> t = schedule(() -> fail(f, new RaftException(RaftException.Kind.TIMEOUT,
-                "etcdserver: request timed out (" + what + ", " + requestTimeoutMs + " ms)")), requestTimeoutMs);
+                "etcdserver: request timed out (" + what + ", " + requestTimeoutMs + " ms"
+                        + (division != null && division.getInfo().getLeaderId() == null ? ", no leader" : "") + ")")),
+                requestTimeoutMs);
         f.whenComplete((v, e) -> {
             pending.remove(f);
             if (t != null) {
@@ -672,6 +766,7 @@ public final class RaftNode implements AutoCloseable {
             }
             closed = true;
         }
+        long t0 = System.nanoTime();
         RaftClient c;
         synchronized (clientLock) {
             c = client;
@@ -684,17 +779,20 @@ public final class RaftNode implements AutoCloseable {
                 LOG.warn("Closing the forwarding client failed", e);
             }
         }
+        long t1 = System.nanoTime();
         try {
             server.close();
         } catch (IOException | RuntimeException e) {
             LOG.warn("Closing the Ratis server failed", e);
         }
+        long t2 = System.nanoTime();
         RaftException stopped = stopped();
         for (CompletableFuture<?> f : List.copyOf(pending)) {
             fail(f, stopped);
         }
         shutdownExecutors();
-        LOG.info("Raft node {} closed", config.localName());
+        LOG.info("Raft node {} closed in {} ms (Ratis server {} ms)", config.localName(),
+                (System.nanoTime() - t0) / 1_000_000, (t2 - t1) / 1_000_000);
     }
 
     private void shutdownExecutors() {

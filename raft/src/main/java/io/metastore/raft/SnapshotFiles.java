@@ -76,12 +76,15 @@ final class SnapshotFiles implements StateMachineStorage {
     final class Snap implements SnapshotInfo {
         final TermIndex termIndex;
         final Path path;
+        /** MARKER: the store's own applied index when it was flushed for this snapshot; -1 otherwise. */
+        final long storeIndex;
         private volatile byte kind;
 
-        private Snap(TermIndex termIndex, Path path, byte kind) {
+        private Snap(TermIndex termIndex, Path path, byte kind, long storeIndex) {
             this.termIndex = termIndex;
             this.path = path;
             this.kind = kind;
+            this.storeIndex = storeIndex;
         }
 
         byte kind() {
@@ -167,9 +170,14 @@ final class SnapshotFiles implements StateMachineStorage {
                     continue;
                 }
                 TermIndex ti = TermIndex.valueOf(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
-                try (InputStream in = Files.newInputStream(p)) {
-                    byte kind = readHeader(new DataInputStream(in), ti, p);
-                    found.add(new Snap(ti, p, kind));
+                try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(p), 64))) {
+                    byte kind = readHeader(in, ti, p);
+                    long storeIndex = -1;
+                    if (kind == KIND_MARKER) {
+                        in.readLong(); // store term
+                        storeIndex = in.readLong();
+                    }
+                    found.add(new Snap(ti, p, kind, storeIndex));
                 } catch (IOException e) {
                     LOG.warn("Ignoring unreadable snapshot file {}: {}", p, e.toString());
                 }
@@ -210,14 +218,23 @@ final class SnapshotFiles implements StateMachineStorage {
     Snap writeImage(TermIndex ti, ImageWriter image) throws IOException {
         Path target = fileFor(ti);
         writeAtomically(target, ti, KIND_IMAGE, image);
-        return publish(new Snap(ti, target, KIND_IMAGE));
+        return publish(new Snap(ti, target, KIND_IMAGE, -1));
     }
 
-    /** Writes a payload-less snapshot (durable stores, after the store was flushed) and makes it the latest. */
-    Snap writeMarker(TermIndex ti) throws IOException {
+    /**
+     * Writes a snapshot without store image (durable stores, after the store was flushed) and makes it the latest.
+     * It records the store's own applied position, which trails {@code ti} when the last entries carried no
+     * command (configuration or metadata entries).
+     */
+    Snap writeMarker(TermIndex ti, long storeTerm, long storeIndex) throws IOException {
         Path target = fileFor(ti);
-        writeAtomically(target, ti, KIND_MARKER, null);
-        return publish(new Snap(ti, target, KIND_MARKER));
+        writeAtomically(target, ti, KIND_MARKER, out -> {
+            DataOutputStream d = new DataOutputStream(out);
+            d.writeLong(storeTerm);
+            d.writeLong(storeIndex);
+            d.flush();
+        });
+        return publish(new Snap(ti, target, KIND_MARKER, storeIndex));
     }
 
     private synchronized Snap publish(Snap s) {
@@ -343,14 +360,5 @@ final class SnapshotFiles implements StateMachineStorage {
             Files.deleteIfExists(old.path);
             Files.deleteIfExists(MD5FileUtil.getDigestFileForFile(old.path.toFile()).toPath());
         }
-    }
-
-    /** Snapshot file names currently on disk (tests and diagnostics). */
-    List<Path> files() throws IOException {
-        List<Path> out = new ArrayList<>();
-        for (Snap s : scan()) {
-            out.add(s.path);
-        }
-        return out;
     }
 }

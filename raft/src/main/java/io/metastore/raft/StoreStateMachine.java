@@ -12,6 +12,7 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.raftlog.RaftLog;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.SnapshotRetentionPolicy;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
@@ -53,12 +54,18 @@ final class StoreStateMachine extends BaseStateMachine {
         void localLeadershipLost(long term);
     }
 
+    /** Snapshot files kept (Ratis's raft.server.snapshot.retention.file.num is set to the same). */
+    static final int RETAINED_SNAPSHOTS = 2;
+
     private final MvccStore store;
     private final CommandApplier applier;
     private final Events events;
     private final SnapshotFiles snapshots;
     private final AtomicLong readRounds = new AtomicLong();
     private final AtomicLong skipped = new AtomicLong();
+    /** Thread names of the last apply and the last snapshot (tests check they are the same thread). */
+    private volatile String applyThread;
+    private volatile String snapshotThread;
 
     StoreStateMachine(MvccStore store, CommandApplier applier, Events events) {
         this.store = Objects.requireNonNull(store, "store");
@@ -80,6 +87,14 @@ final class StoreStateMachine extends BaseStateMachine {
     /** ReadIndex rounds that reached this state machine (each linearizable barrier round ends in one query). */
     long readRounds() {
         return readRounds.get();
+    }
+
+    String applyThread() {
+        return applyThread;
+    }
+
+    String snapshotThread() {
+        return snapshotThread;
     }
 
     /** Committed entries skipped because the store already contained them. */
@@ -105,20 +120,27 @@ final class StoreStateMachine extends BaseStateMachine {
      */
     private void loadInitialState() throws IOException {
         SnapshotFiles.Snap snap = snapshots.latest();
-        AppliedIndex inStore = store.appliedIndex();
         if (store.durable()) {
-            if (snap != null && inStore.index() < snap.termIndex.getIndex()) {
-                if (!snap.hasImage()) {
-                    throw new IOException("durable store is at applied index " + inStore.index()
-                            + " but the Raft snapshot " + snap + " (log purged up to it) says it was flushed up to "
-                            + snap.termIndex.getIndex() + ": the store does not belong to this Raft log");
-                }
-                restoreFrom(snap);
+            AppliedIndex inStore = store.appliedIndex();
+            if (snap != null && !snap.hasImage() && inStore.index() < snap.storeIndex) {
+                throw new IOException("durable store is at applied index " + inStore.index() + " but it was flushed"
+                        + " at index " + snap.storeIndex + " for Raft snapshot " + snap + " (log purged up to it):"
+                        + " the store does not belong to this Raft log");
+            }
+            if (snap != null && snap.hasImage() && inStore.index() < snap.termIndex.getIndex()) {
+                restoreFrom(snap); // an image installed from the leader that the store has not caught up with
             } else if (inStore.index() > 0 && (snap == null || inStore.index() > snap.termIndex.getIndex())) {
                 // The durable store is itself a snapshot at its applied index: record that, so Ratis starts
                 // applying after it instead of re-delivering entries the store already holds.
                 store.flush();
-                snap = snapshots.writeMarker(TermIndex.valueOf(inStore.term(), inStore.index()));
+                snap = snapshots.writeMarker(TermIndex.valueOf(inStore.term(), inStore.index()),
+                        inStore.term(), inStore.index());
+                snapshots.cleanupOldSnapshots(new SnapshotRetentionPolicy() {
+                    @Override
+                    public int getNumSnapshotsRetained() {
+                        return RETAINED_SNAPSHOTS;
+                    }
+                });
                 LOG.info("Durable store at {}: Ratis resumes after it ({})", inStore, snap);
             }
         } else if (snap != null) {
@@ -150,6 +172,7 @@ final class StoreStateMachine extends BaseStateMachine {
 
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        applyThread = Thread.currentThread().getName();
         LogEntryProto entry = trx.getLogEntry();
         long term = entry.getTerm();
         long index = entry.getIndex();
@@ -163,7 +186,8 @@ final class StoreStateMachine extends BaseStateMachine {
         try {
             byte[] result = applier.apply(new AppliedIndex(term, index), command);
             reply = frame(REPLY_OK, result == null ? new byte[0] : result);
-        } catch (RuntimeException | Error e) {
+        } catch (RuntimeException e) {
+            // An Error is not caught: Ratis then stops this member (fail-stop) rather than go on after it.
             LOG.error("Applier failed on entry ({}, {}); the entry counts as applied", term, index, e);
             String msg = e.getClass().getSimpleName() + ": " + e.getMessage();
             reply = frame(REPLY_ERROR, msg.getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -208,6 +232,7 @@ final class StoreStateMachine extends BaseStateMachine {
      */
     @Override
     public long takeSnapshot() throws IOException {
+        snapshotThread = Thread.currentThread().getName();
         TermIndex ti = getLastAppliedTermIndex();
         if (ti == null || ti.getIndex() <= 0) {
             return RaftLog.INVALID_LOG_INDEX;
@@ -220,8 +245,9 @@ final class StoreStateMachine extends BaseStateMachine {
         SnapshotFiles.Snap s;
         try {
             if (store.durable()) {
+                AppliedIndex flushed = store.appliedIndex();
                 store.flush();
-                s = snapshots.writeMarker(ti);
+                s = snapshots.writeMarker(ti, flushed.term(), flushed.index());
             } else {
                 s = snapshots.writeImage(ti, store::writeSnapshot);
             }

@@ -52,9 +52,11 @@ class RestartTest {
             expected.put(k, v);
             fs.add(node.propose(put(k, v)));
         }
+        long t0 = System.nanoTime();
         for (CompletableFuture<byte[]> f : fs) {
             get(f);
         }
+        System.out.printf("write %d..%d took %d ms%n", from, to, (System.nanoTime() - t0) / 1_000_000);
         return expected;
     }
 
@@ -96,6 +98,9 @@ class RestartTest {
             } while (store1.appliedIndex().index() - node.stateMachine().getLatestSnapshot().getIndex() < 10);
             lastIndex = store1.appliedIndex().index();
             revision = store1.currentRevision();
+            // Ratis 3.3.0 calls takeSnapshot() on the StateMachineUpdater (apply) thread
+            assertEquals(node.stateMachine().applyThread(), node.stateMachine().snapshotThread());
+            assertEquals(applier1.threads, java.util.Set.of(node.stateMachine().snapshotThread()));
             assertEquals(0, applier1.resets.get());
         }
         Path g = groupDir(cfg);
@@ -116,7 +121,12 @@ class RestartTest {
             assertEquals(1, applier2.resets.get(), "snapshot loaded once");
             assertTrue(applier2.minAppliedIndex() > snapIndex, "nothing at or before the snapshot re-applied");
             assertTrue(applier2.eachAppliedOnce(), "no double apply: " + applier2.appliesPerIndex);
-            assertEquals(lastIndex - snapIndex, applier2.applies(), "every entry after the snapshot replayed once");
+            List<Long> tail;
+            synchronized (applier1.order) {
+                tail = applier1.order.stream().filter(i -> i > snapIndex).toList();
+            }
+            assertFalse(tail.isEmpty());
+            assertEquals(tail, List.copyOf(applier2.order), "every command after the snapshot replayed once, in order");
             assertSameContent(expected, content(store2));
             assertEquals(revision, store2.currentRevision());
 
@@ -159,6 +169,7 @@ class RestartTest {
         Recorder applier1 = new Recorder(store);
         Map<String, String> expected;
         long lastIndex;
+        long snapAtClose;
         try (RaftNode node = RaftNode.start(cfg, store, applier1)) {
             await("leader", Duration.ofSeconds(10), node::isLeader);
             expected = write(node, 0, 250);
@@ -169,7 +180,9 @@ class RestartTest {
             SnapshotFiles.Snap s = node.stateMachine().getLatestSnapshot();
             assertFalse(s.hasImage(), "durable store: marker snapshots only");
             assertTrue(store.flushes.get() > 0, "flushed before each snapshot");
+            expected.putAll(write(node, 250, 255)); // the store moves ahead of the newest snapshot
             lastIndex = store.appliedIndex().index();
+            snapAtClose = node.stateMachine().getLatestSnapshot().getIndex();
         }
         assertTrue(firstLogIndex(groupDir(cfg)) > 1, "log purged");
         // the store object survives (as RocksDB files would); the Raft log still holds entries after the marker
@@ -177,9 +190,14 @@ class RestartTest {
         try (RaftNode node = RaftNode.start(cfg, store, applier2)) {
             assertEquals(0, applier2.resets.get(), "a durable store is not reloaded");
             SnapshotFiles.Snap s = node.stateMachine().getLatestSnapshot();
-            assertEquals(lastIndex, s.getIndex(), "Ratis resumes right after the store's applied index");
+            System.out.printf("durable restart: store at %d, newest snapshot at close %d, resumed after %d%n",
+                    lastIndex, snapAtClose, s.getIndex());
+            // the store is its own snapshot: Ratis resumes after the store's index (or after a newer snapshot
+            // whose extra entries carried no command)
+            assertEquals(Math.max(lastIndex, snapAtClose), s.getIndex(), "Ratis resumes after the store's index");
+            assertTrue(node.lastAppliedIndex() >= s.getIndex());
             await("leader", Duration.ofSeconds(10), node::isLeader);
-            Map<String, String> more = write(node, 250, 260);
+            Map<String, String> more = write(node, 260, 270);
             expected.putAll(more);
             assertEquals(10, applier2.applies(), "only new entries applied: " + applier2.order);
             assertTrue(applier2.minAppliedIndex() > lastIndex);
@@ -201,7 +219,7 @@ class RestartTest {
         }
         Thread.sleep(200);
         int baseline = Thread.activeCount();
-        for (int round = 0; round < 3; round++) {
+        for (int round = 0; round < 2; round++) {
             MvccStore s = memoryStore();
             RaftNode node = RaftNode.start(cfg, s, new Recorder(s));
             await("leader", Duration.ofSeconds(10), node::isLeader);

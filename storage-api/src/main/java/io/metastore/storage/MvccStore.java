@@ -60,10 +60,14 @@ public interface MvccStore extends AutoCloseable {
      */
     HashResult hashKv(long revision);
 
-    /** Application metadata (leases, alarms, auth, members) written with {@link MvccWriteTxn#putMeta}. */
+    /**
+     * Application metadata (leases, alarms, auth, members) written with {@link MvccWriteTxn#putMeta}.
+     *
+     * @throws IllegalArgumentException if {@code key} starts with 0x00 (reserved for the store)
+     */
     byte[] getMeta(byte[] key);
 
-    /** Metadata entries whose key starts with {@code prefix}, in key order. */
+    /** Metadata entries whose key starts with {@code prefix}, in key order; the store's 0x00 keys never appear. */
     void scanMeta(byte[] prefix, BiConsumer<byte[], byte[]> visitor);
 
     StoreStats stats();

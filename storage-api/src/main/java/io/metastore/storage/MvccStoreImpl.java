@@ -36,7 +36,10 @@ import java.util.function.BiConsumer;
  * <p>Locks: {@code historyLock} is held shared by every reader of history (range, events, hash, snapshot)
  * from validating its revision against the compact revision to the end of the read, and exclusively by
  * each physical-compaction batch, so versions a validated read needs cannot vanish under it. The apply
- * thread never takes it. {@code commitLock} serializes the backend batches of the apply thread and the
+ * thread never takes it: it reads at the current revision (or at revisions validated against a compact
+ * revision only it can move), which removal never changes, and the compactor removes each key's versions
+ * oldest first so that even an engine applying a batch version by version exposes no different answer
+ * half-way. {@code commitLock} serializes the backend batches of the apply thread and the
  * compactor, because the SPI allows one writer at a time; compaction batches are small so the apply
  * thread never waits long.
  */
@@ -293,7 +296,8 @@ public final class MvccStoreImpl implements MvccStore {
 
     /**
      * Spools the image to a temporary file (java.io.tmpdir) and verifies it completely before touching the
-     * store, so a corrupt or truncated image is refused with the old content intact.
+     * store, so a corrupt or truncated image is refused with the old content intact. Pending compaction
+     * futures are cancelled; the image's own unfinished compaction (if any) resumes after loading.
      */
     @Override
     public void restore(InputStream in) throws IOException {

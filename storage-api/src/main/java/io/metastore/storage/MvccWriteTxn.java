@@ -25,8 +25,16 @@ public interface MvccWriteTxn extends AutoCloseable {
     /** Deletes every live key in etcd's interval (key, rangeEnd); returns the deleted versions in key order. */
     List<KeyValue> deleteRange(byte[] key, byte[] rangeEnd);
 
+    /**
+     * Writes application metadata, committed atomically with the key-space changes.
+     *
+     * @param key must not start with byte 0x00: that prefix is reserved for the store's own bookkeeping
+     *            (revisions, compaction, applied index) kept in the same engine meta space
+     * @throws IllegalArgumentException if {@code key} starts with 0x00
+     */
     void putMeta(byte[] key, byte[] value);
 
+    /** @throws IllegalArgumentException if {@code key} starts with 0x00 (reserved, see {@link #putMeta}) */
     void deleteMeta(byte[] key);
 
     /** Key-space changes so far, in order (what watchers will receive). */

@@ -130,17 +130,26 @@ public final class Compactor implements AutoCloseable {
         return next[0];
     }
 
+    /**
+     * Adds the key's removable versions oldest first. The apply thread reads without the history lock and
+     * an engine may apply a batch one version at a time: removing oldest first keeps a dropped tombstone
+     * shadowing the older versions until they are gone, so every intermediate state reads the same.
+     */
     private void collectRemovals(byte[] key, long target, List<StoredVersion> removals) {
+        List<StoredVersion> newestFirst = new ArrayList<>();
         StoredVersion[] latest = {null};
         backend.scanKeyHistory(key, target, v -> {
             if (latest[0] == null) {
                 latest[0] = v;
             }
             if (!Retention.retained(v, latest[0], target)) {
-                removals.add(v);
+                newestFirst.add(v);
             }
             return true;
         });
+        for (int i = newestFirst.size() - 1; i >= 0; i--) {
+            removals.add(newestFirst.get(i));
+        }
     }
 
     /** Commits one removal batch; with {@code finishedAt >= 0} also records compaction as complete. */

@@ -6,7 +6,8 @@ import java.util.function.Predicate;
 /**
  * Read primitives an engine provides. Intervals follow etcd: {@code end} empty = the single key
  * {@code start}; {@code end == "\0"} = every key >= start; otherwise [start, end). Visitors return false to
- * stop early. Arrays handed to visitors must not be mutated by the engine afterwards.
+ * stop early. Arrays handed to visitors must not be mutated by the engine afterwards. A visitor may itself
+ * call the reader (HashKV looks up a key's latest version while scanning revisions).
  */
 public interface BackendReader {
 

@@ -122,11 +122,18 @@ public final class RocksDbBackend implements MvccBackend {
 
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
-    /** Highest main revision ever committed (since open/clear); only grows between clears. */
+    /**
+     * Highest main revision committed (since open/clear), published after the batch is written. Reads at or
+     * above it use the current CF; below it, history. Never needed for correctness (see {@link ReadCtx}).
+     */
     private volatile long maxMain;
     private final Set<ReadCtx> openViews = ConcurrentHashMap.newKeySet();
     private final ExecutorService background;
     private final AtomicReference<CompletableFuture<Void>> queuedDefrag = new AtomicReference<>();
+    private static final long WAL_SIZE_REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** Cached WAL size (benign races: any recent value will do). */
+    private volatile long walBytes;
+    private volatile long walBytesAt = System.nanoTime() - WAL_SIZE_REFRESH_NANOS;
 
     public static RocksDbBackend open(Path dir) {
         return open(dir, Tuning.DEFAULT);
@@ -302,7 +309,11 @@ public final class RocksDbBackend implements MvccBackend {
     private final class ReadCtx implements BackendView {
         final Snapshot snapshot;
         final ReadOptions pointRead;
-        /** For views: the committed max main when the snapshot was taken (an upper bound of its content). */
+        /**
+         * For views: {@link #maxMain} read just after the snapshot was taken. Like the live value it is only a
+         * hint for choosing the column family: a current-CF answer newer than the requested revision is
+         * always re-resolved in history, so a stale hint costs speed, never correctness.
+         */
         final long fixedMaxMain;
         /** Views only: guards release of the snapshot against reads in flight on other threads. */
         final ReentrantReadWriteLock viewLock;
@@ -592,6 +603,9 @@ public final class RocksDbBackend implements MvccBackend {
         @Override
         public void close() {
             if (snapshot == null) return; // the live context is closed with the backend
+            if (viewLock.getReadHoldCount() > 0) {
+                throw new IllegalStateException("a view cannot be closed from inside one of its own reads");
+            }
             lifecycle.readLock().lock();
             try {
                 viewLock.writeLock().lock();
@@ -770,7 +784,12 @@ public final class RocksDbBackend implements MvccBackend {
         public void commit() {
             checkUsable();
             done = true;
-            live.enter();
+            try {
+                live.enter();
+            } catch (RuntimeException e) {
+                wb.close();
+                throw e;
+            }
             try {
                 Map<ByteBuffer, List<StoredVersion>> putsByKey = null;
                 for (Map.Entry<ByteBuffer, KeyState> e : keys.entrySet()) {
@@ -857,20 +876,18 @@ public final class RocksDbBackend implements MvccBackend {
 
     // =========================================================================================== maintenance
 
-    /** SST files + memtables of every column family + live WAL files. */
+    /**
+     * SST files + memtables of every column family + WAL files. SST and memtable sizes are in-memory
+     * properties read on every call; the WAL part needs file I/O ({@code getSortedWalFiles} reads each WAL's
+     * header), so it is refreshed at most every {@link #WAL_SIZE_REFRESH_NANOS}: the store calls this often.
+     */
     @Override
     public long sizeBytes() {
         live.enter();
         try {
-            long total = 0;
-            for (ColumnFamilyHandle cf : allCfs) {
-                total += db.getLongProperty(cf, "rocksdb.total-sst-files-size");
-                total += db.getLongProperty(cf, "rocksdb.cur-size-all-mem-tables");
-            }
-            for (LogFile wal : db.getSortedWalFiles()) {
-                total += wal.sizeFileBytes();
-            }
-            return total;
+            return db.getAggregatedLongProperty("rocksdb.total-sst-files-size")
+                    + db.getAggregatedLongProperty("rocksdb.cur-size-all-mem-tables")
+                    + walBytes();
         } catch (RocksDBException e) {
             throw failure("sizeBytes", e);
         } finally {
@@ -878,17 +895,27 @@ public final class RocksDbBackend implements MvccBackend {
         }
     }
 
+    private long walBytes() throws RocksDBException {
+        long now = System.nanoTime();
+        if (now - walBytesAt < WAL_SIZE_REFRESH_NANOS) {
+            return walBytes;
+        }
+        long total = 0;
+        for (LogFile wal : db.getSortedWalFiles()) {
+            total += wal.sizeFileBytes();
+        }
+        walBytes = total;
+        walBytesAt = now;
+        return total;
+    }
+
     /** RocksDB's estimate of live SST data plus memtables, over every column family. */
     @Override
     public long sizeInUseBytes() {
         live.enter();
         try {
-            long total = 0;
-            for (ColumnFamilyHandle cf : allCfs) {
-                total += db.getLongProperty(cf, "rocksdb.estimate-live-data-size");
-                total += db.getLongProperty(cf, "rocksdb.cur-size-all-mem-tables");
-            }
-            return total;
+            return db.getAggregatedLongProperty("rocksdb.estimate-live-data-size")
+                    + db.getAggregatedLongProperty("rocksdb.cur-size-all-mem-tables");
         } catch (RocksDBException e) {
             throw failure("sizeInUseBytes", e);
         } finally {
@@ -1020,6 +1047,9 @@ public final class RocksDbBackend implements MvccBackend {
      */
     @Override
     public void close() {
+        if (lifecycle.getReadHoldCount() > 0) {
+            throw new IllegalStateException("the backend cannot be closed from inside one of its own reads");
+        }
         synchronized (this) {
             if (closed) return;
             closed = true;
@@ -1028,9 +1058,11 @@ public final class RocksDbBackend implements MvccBackend {
         CompletableFuture<Void> queued = queuedDefrag.getAndSet(null);
         if (queued != null) queued.cancel(false);
         background.shutdown();
-        db.cancelAllBackgroundWork(false); // also aborts a running manual compaction
+        // stops a running manual compaction promptly (setCanceled alone only takes effect between steps);
+        // a write stalled on a flush fails with ShutdownInProgress instead of waiting
+        db.cancelAllBackgroundWork(false);
         RuntimeException failure = null;
-        lifecycle.writeLock().lock();
+        lifecycle.writeLock().lock(); // waits for reads and commits in flight and the cancelled compaction
         try {
             for (ReadCtx view : openViews) {
                 view.releaseNative();

@@ -706,6 +706,31 @@ class RocksDbBackendTest {
     }
 
     @Test
+    void closeReleasesOpenViewsAndCancelsBackgroundWork() throws Exception {
+        for (long rev = 1; rev <= 50; rev++) {
+            long r = rev;
+            commit(backend, batch -> batch.putVersion(version(b("k" + r), "v", r)));
+        }
+        BackendView view = backend.openView();
+        List<StoredVersion> seen = new ArrayList<>();
+        assertThrows(IllegalStateException.class, () -> view.scanLatest(EMPTY, OPEN_END, 50, v -> {
+            seen.add(v);
+            view.close(); // closing from inside its own read would deadlock: refused
+            return true;
+        }));
+        assertEquals(1, seen.size());
+        java.util.concurrent.CompletableFuture<Void> defrag = backend.defragmentAsync();
+        backend.close();
+        assertTrue(defrag.isDone(), "completed or cancelled by close()");
+        assertThrows(IllegalStateException.class, () -> view.latest(b("k1"), 50));
+        view.close(); // after the backend: a no-op
+        assertThrows(IllegalStateException.class, backend::openView);
+        assertThrows(IllegalStateException.class, backend::newBatch);
+        backend = RocksDbBackend.open(dir.resolve("db")); // for @AfterEach
+        assertEquals(50, revisions(backend, 0, 100).size());
+    }
+
+    @Test
     void infoLogStaysSmallAndWalIsOn() throws Exception {
         commit(backend, batch -> batch.putVersion(version(b("k"), "v", 1)));
         try (Stream<Path> files = Files.list(dir.resolve("db"))) {
