@@ -58,6 +58,12 @@ public final class MetaStore implements AutoCloseable {
     private volatile boolean closed;
 
     private MetaStore(ServerConfig config) throws IOException {
+        for (String url : config.listenClientUrls()) {
+            if (url.startsWith("https://")) {
+                // serving plaintext where the operator asked for TLS would be worse than not starting
+                throw new IOException("cannot serve " + url + ": TLS is not supported yet");
+            }
+        }
         this.config = config;
         ClusterIdentity identity = ClusterIdentity.fromConfig(config);
         Path member = config.dataDir().resolve("member");

@@ -44,6 +44,17 @@ public final class TestMember implements AutoCloseable {
         }
     }
 
+    /** A member on an existing data dir (e.g. one a snapshot was restored into); the dir is deleted on close. */
+    public static TestMember startOn(Path dir, ServerConfig.StorageEngine engine) {
+        try {
+            ServerConfig c = ServerConfig.builder("m1").dataDir(dir).storageEngine(engine)
+                    .singleMemberUrls("http://127.0.0.1:" + freePort(), "http://127.0.0.1:" + freePort()).build();
+            return new TestMember(c, dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();

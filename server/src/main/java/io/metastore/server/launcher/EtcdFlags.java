@@ -133,6 +133,10 @@ public final class EtcdFlags {
         NOT_IMPLEMENTED.put("feature-gates", false);                 // not implemented: etcd 3.6 feature gates
     }
 
+    /** Security flags that must not be ignored when switched on: the operator asked for protection we lack. */
+    private static final java.util.Set<String> REFUSED_WHEN_TRUE = java.util.Set.of("auto-tls", "peer-auto-tls",
+            "client-cert-auth");
+
     private EtcdFlags() {}
 
     /** A flag's raw value and where it came from ("--name" or "ETCD_NAME"), for error messages. */
@@ -213,8 +217,9 @@ public final class EtcdFlags {
             Flag flag = BY_NAME.get(e.getKey());
             Value v = e.getValue();
             if (flag == null) {
-                if (NOT_IMPLEMENTED.get(e.getKey())) {
-                    bool(v); // still reject "--pre-vote=maybe", as etcd would
+                if (NOT_IMPLEMENTED.get(e.getKey()) && bool(v) && REFUSED_WHEN_TRUE.contains(e.getKey())) {
+                    // asking for TLS and silently getting plaintext would be worse than not starting
+                    throw new FlagException("--" + e.getKey() + " is not supported yet (no TLS support)");
                 }
                 continue;
             }
@@ -393,6 +398,7 @@ public final class EtcdFlags {
         if (scheme == null) {
             throw new IllegalArgumentException("\"" + u + "\" is not an http:// or https:// URL");
         }
+
         String authority = u.substring(scheme.length());
         if (authority.matches(".*[/?#@].*")) {
             throw new IllegalArgumentException("\"" + u + "\" must be " + scheme + "host:port with no path");

@@ -6,16 +6,15 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 
 /**
- * The file `etcdctl snapshot save` receives: the store image, zero padding to a multiple of 512 bytes, then
- * the SHA-256 of everything before it (etcd's layout, which etcdctl checks by size). The store image is
- * self-delimiting, so the padding is ignored on restore.
+ * The file `etcdctl snapshot save` receives: the store image, zero padding and the image's length as 8
+ * big-endian bytes, together a multiple of 512 bytes, then the SHA-256 of everything before it (etcd's
+ * layout, which etcdctl checks by size).
  */
 public final class SnapshotImage {
     public static final int CHECKSUM_BYTES = 32;
@@ -33,38 +32,88 @@ public final class SnapshotImage {
         try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(file));
              CountingOutputStream counted = new CountingOutputStream(new DigestOutputStream(raw, sha))) {
             writer.write(counted);
-            long pad = (512 - counted.count % 512) % 512;
+            long image = counted.count;
+            long pad = (512 - (image + 8) % 512) % 512;
             counted.write(new byte[(int) pad]);
+            counted.write(java.nio.ByteBuffer.allocate(8).putLong(image).array());
             counted.flush();
             raw.write(sha.digest());
         }
     }
 
-    /** Checks the trailing SHA-256 and returns a stream over the image (padding included, trailer excluded). */
+    /** Checks the trailing SHA-256 and returns a stream over exactly the store image. */
     public static InputStream openVerified(Path file) throws IOException {
         long size = Files.size(file);
-        if (size < CHECKSUM_BYTES || (size - CHECKSUM_BYTES) % 512 != 0) {
+        if (size < 512 + CHECKSUM_BYTES || (size - CHECKSUM_BYTES) % 512 != 0) {
             throw new IOException("not a snapshot file: size " + size + " is not 512*n + 32");
         }
+        long body = size - CHECKSUM_BYTES;
         MessageDigest sha = sha256();
+        byte[] lengthBytes = new byte[8];
         byte[] expected;
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), sha)) {
-            long body = size - CHECKSUM_BYTES;
+        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
             byte[] buf = new byte[64 * 1024];
-            while (body > 0) {
-                int n = in.read(buf, 0, (int) Math.min(buf.length, body));
+            long left = body;
+            while (left > 0) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
                 if (n < 0) {
                     throw new IOException("truncated snapshot file");
                 }
-                body -= n;
+                sha.update(buf, 0, n);
+                long start = body - left;
+                for (int i = 0; i < n; i++) {
+                    long pos = start + i;
+                    if (pos >= body - 8) {
+                        lengthBytes[(int) (pos - (body - 8))] = buf[i];
+                    }
+                }
+                left -= n;
             }
-            ((DigestInputStream) in).on(false);
             expected = in.readNBytes(CHECKSUM_BYTES);
         }
         if (!Arrays.equals(expected, sha.digest())) {
             throw new IOException("snapshot file checksum mismatch: the file is corrupt");
         }
-        return new java.io.BufferedInputStream(Files.newInputStream(file));
+        long image = java.nio.ByteBuffer.wrap(lengthBytes).getLong();
+        if (image < 0 || image > body - 8) {
+            throw new IOException("not a MetaStore snapshot file (bad image length " + image + ")");
+        }
+        InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file));
+        return new BoundedInputStream(in, image);
+    }
+
+    /** Reads at most {@code limit} bytes of the underlying stream. */
+    private static final class BoundedInputStream extends java.io.FilterInputStream {
+        private long left;
+
+        BoundedInputStream(InputStream in, long limit) {
+            super(in);
+            this.left = limit;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int b = in.read();
+            if (b >= 0) {
+                left--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = in.read(b, off, (int) Math.min(len, left));
+            if (n > 0) {
+                left -= n;
+            }
+            return n;
+        }
     }
 
     private static MessageDigest sha256() {

@@ -135,10 +135,13 @@ class EtcdFlagsTest {
     void notImplementedFlagsAreAcceptedAndIgnored() throws Exception {
         ServerConfig defaults = ServerConfig.builder("default").build();
         assertEquals(defaults, parse("--logger", "zap", "--log-outputs=stderr", "--enable-v2", "--metrics", "basic",
-                "--listen-metrics-urls", "http://0.0.0.0:2381", "--auto-tls", "--peer-auto-tls=false",
-                "--client-cert-auth", "--enable-pprof=true", "--force-new-cluster=0", "--strict-reconfig-check",
+                "--listen-metrics-urls", "http://0.0.0.0:2381", "--auto-tls=false", "--peer-auto-tls=false",
+                "--client-cert-auth=false", "--enable-pprof=true", "--force-new-cluster=0", "--strict-reconfig-check",
                 "--pre-vote=t", "--max-snapshots", "5", "--max-wals", "5", "--initial-election-tick-advance=false",
                 "--log-format", "json", "--experimental-initial-corrupt-check", "--feature-gates=A=true"));
+        // Switched-on security flags are refused rather than ignored: plaintext must not pass for TLS.
+        assertEquals("--client-cert-auth is not supported yet (no TLS support)", error("--client-cert-auth"));
+        assertEquals("--auto-tls is not supported yet (no TLS support)", error("--auto-tls=true"));
         // A boolean flag does not take the next argument, so the flag after it is still read.
         assertEquals("n1", parse("--pre-vote", "--name", "n1").name());
         assertEquals("\"false\" is not a valid flag", error("--pre-vote", "false"));
