@@ -319,8 +319,10 @@ public final class EtcdServer {
         } catch (MvccException.FutureRevision e) {
             throw EtcdError.FUTURE_REV.toException();
         }
+        // etcd's compact revision starts at -1 ("never compacted") and HashKV reports it as such
+        long compacted = h.compactRevision() == 0 ? -1 : h.compactRevision();
         return HashKVResponse.newBuilder().setHeader(header(store.currentRevision()))
-                .setHash(h.hash()).setCompactRevision(h.compactRevision()).setHashRevision(h.hashRevision()).build();
+                .setHash(h.hash()).setCompactRevision(compacted).setHashRevision(h.hashRevision()).build();
     }
 
     public HashResponse hash() {
@@ -349,6 +351,19 @@ public final class EtcdServer {
             b.addMembers(mb);
         }
         return b.build();
+    }
+
+    /**
+     * The member a MemberRemove/Update/Promote names must exist (etcd's first check). Membership changes
+     * themselves arrive with clustering; until then a known member is refused with etcd's closest error.
+     */
+    public EtcdError membershipChangeError(long memberId, boolean promote) {
+        for (ClusterIdentity.Member m : identity.members()) {
+            if (m.id() == memberId) {
+                return promote ? EtcdError.MEMBER_NOT_LEARNER : EtcdError.MEMBER_NOT_ENOUGH_STARTED;
+            }
+        }
+        return EtcdError.MEMBER_NOT_FOUND;
     }
 
     // ---- plumbing ----

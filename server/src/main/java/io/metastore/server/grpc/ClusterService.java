@@ -4,14 +4,35 @@ import io.grpc.stub.StreamObserver;
 import io.metastore.proto.etcdserverpb.ClusterGrpc;
 import io.metastore.proto.etcdserverpb.MemberListRequest;
 import io.metastore.proto.etcdserverpb.MemberListResponse;
+import io.metastore.proto.etcdserverpb.MemberPromoteRequest;
+import io.metastore.proto.etcdserverpb.MemberPromoteResponse;
+import io.metastore.proto.etcdserverpb.MemberRemoveRequest;
+import io.metastore.proto.etcdserverpb.MemberRemoveResponse;
+import io.metastore.proto.etcdserverpb.MemberUpdateRequest;
+import io.metastore.proto.etcdserverpb.MemberUpdateResponse;
 import io.metastore.server.EtcdServer;
 
-/** etcdserverpb.Cluster: MemberList for now; membership changes arrive with clustering. */
+/** etcdserverpb.Cluster: MemberList; membership changes arrive with clustering (unknown IDs answered as etcd). */
 public final class ClusterService extends ClusterGrpc.ClusterImplBase {
     private final EtcdServer server;
 
     public ClusterService(EtcdServer server) {
         this.server = server;
+    }
+
+    @Override
+    public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> out) {
+        out.onError(GrpcErrors.toStatus(server.membershipChangeError(request.getID(), false)));
+    }
+
+    @Override
+    public void memberUpdate(MemberUpdateRequest request, StreamObserver<MemberUpdateResponse> out) {
+        out.onError(GrpcErrors.toStatus(server.membershipChangeError(request.getID(), false)));
+    }
+
+    @Override
+    public void memberPromote(MemberPromoteRequest request, StreamObserver<MemberPromoteResponse> out) {
+        out.onError(GrpcErrors.toStatus(server.membershipChangeError(request.getID(), true)));
     }
 
     @Override
