@@ -122,6 +122,18 @@ class LeaseIntegrationTest {
         assertEquals(-1, raw.lease.leaseTimeToLive(LeaseTimeToLiveRequest.newBuilder().setID(dying).build()).getTTL());
     }
 
+    /** Checkpoints (every 5 s) let a restart resume the remaining TTL instead of granting the full TTL again. */
+    @Test
+    void remainingTtlSurvivesRestart() throws Exception {
+        long id = raw.lease.leaseGrant(LeaseGrantRequest.newBuilder().setTTL(60).build()).getID();
+        Thread.sleep(12_000);
+        raw.close();
+        member.restart();
+        raw = new RawClient(member.member().clientPort());
+        long ttl = raw.lease.leaseTimeToLive(LeaseTimeToLiveRequest.newBuilder().setID(id).build()).getTTL();
+        assertTrue(ttl <= 55 && ttl > 30, "remaining TTL after restart was " + ttl);
+    }
+
     @Test
     void leasesSurviveRestartWithTheirKeys() throws Exception {
         long id = raw.lease.leaseGrant(LeaseGrantRequest.newBuilder().setTTL(600).build()).getID();
