@@ -54,6 +54,8 @@ public final class MetaStore implements AutoCloseable {
     private final AutoCompactor autoCompactor;
     private final ExecutorService maintenanceExecutor;
     private final Server grpc;
+    private WatchService watchService;
+    private LeaseService leaseService;
     private final List<InetSocketAddress> clientAddresses;
     private volatile boolean closed;
 
@@ -148,6 +150,8 @@ public final class MetaStore implements AutoCloseable {
 
     private Server startGrpc() throws IOException {
         HealthStatusManager health = new HealthStatusManager();
+        watchService = new WatchService(server);
+        leaseService = new LeaseService(server);
         NettyServerBuilder b = null;
         for (InetSocketAddress a : clientAddresses) {
             b = b == null ? NettyServerBuilder.forAddress(a) : b.addListenAddress(a);
@@ -158,8 +162,8 @@ public final class MetaStore implements AutoCloseable {
                 .permitKeepAliveWithoutCalls(false)
                 .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
                 .addService(new KvService(server))
-                .addService(new WatchService(server))
-                .addService(new LeaseService(server))
+                .addService(watchService)
+                .addService(leaseService)
                 .addService(new MaintenanceService(server, maintenanceExecutor))
                 .addService(new ClusterService(server))
                 .addService(health.getHealthService())
@@ -198,6 +202,9 @@ public final class MetaStore implements AutoCloseable {
         }
         closed = true;
         grpc.shutdown();
+        // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
+        watchService.shutdown();
+        leaseService.shutdown();
         try {
             if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
                 grpc.shutdownNow();

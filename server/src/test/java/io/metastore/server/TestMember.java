@@ -105,7 +105,8 @@ public final class TestMember implements AutoCloseable {
         deleteRecursively(dataDir);
     }
 
-    static void deleteRecursively(Path dir) {
+    /** Removes a test's temp directory tree. */
+    public static void deleteRecursively(Path dir) {
         if (!Files.exists(dir)) {
             return;
         }

@@ -18,6 +18,7 @@ import io.metastore.server.EtcdServer;
 /** etcdserverpb.Lease over {@link EtcdServer}. */
 public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     private final EtcdServer server;
+    private final java.util.Set<KeepAliveStream> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public LeaseService(EtcdServer server) {
         this.server = server;
@@ -45,38 +46,65 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
     @Override
     public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(StreamObserver<LeaseKeepAliveResponse> out) {
-        ServerCallStreamObserver<LeaseKeepAliveResponse> call = (ServerCallStreamObserver<LeaseKeepAliveResponse>) out;
-        return new StreamObserver<>() {
-            private boolean done;
+        KeepAliveStream stream = new KeepAliveStream((ServerCallStreamObserver<LeaseKeepAliveResponse>) out);
+        open.add(stream);
+        stream.call.setOnCancelHandler(() -> open.remove(stream));
+        return stream;
+    }
 
-            @Override
-            public void onNext(LeaseKeepAliveRequest req) {
-                if (done || call.isCancelled()) {
-                    return;
-                }
-                try {
-                    LeaseKeepAliveResponse resp = server.leaseKeepAlive(req.getID());
-                    synchronized (this) {
-                        out.onNext(resp);
-                    }
-                } catch (RuntimeException e) {
-                    done = true;
-                    out.onError(GrpcErrors.toStatus(e));
-                }
+    /** Ends open keep-alive streams with etcd's "server stopped" so a graceful stop does not wait for them. */
+    public void shutdown() {
+        for (KeepAliveStream s : open) {
+            s.terminate();
+        }
+        open.clear();
+    }
+
+    /** One keep-alive stream; its monitor keeps replies and termination from interleaving. */
+    private final class KeepAliveStream implements StreamObserver<LeaseKeepAliveRequest> {
+        final ServerCallStreamObserver<LeaseKeepAliveResponse> call;
+        private boolean done;
+
+        KeepAliveStream(ServerCallStreamObserver<LeaseKeepAliveResponse> call) {
+            this.call = call;
+        }
+
+        @Override
+        public synchronized void onNext(LeaseKeepAliveRequest req) {
+            if (done || call.isCancelled()) {
+                return;
             }
-
-            @Override
-            public void onError(Throwable t) {
+            try {
+                call.onNext(server.leaseKeepAlive(req.getID()));
+            } catch (RuntimeException e) {
                 done = true;
+                open.remove(this);
+                call.onError(GrpcErrors.toStatus(e));
             }
+        }
 
-            @Override
-            public void onCompleted() {
-                if (!done) {
-                    done = true;
-                    out.onCompleted();
+        @Override
+        public synchronized void onError(Throwable t) {
+            done = true;
+            open.remove(this);
+        }
+
+        @Override
+        public synchronized void onCompleted() {
+            if (!done) {
+                done = true;
+                open.remove(this);
+                call.onCompleted();
+            }
+        }
+
+        synchronized void terminate() {
+            if (!done) {
+                done = true;
+                if (!call.isCancelled()) {
+                    call.onError(GrpcErrors.toStatus(io.metastore.server.etcd.EtcdError.STOPPED));
                 }
             }
-        };
+        }
     }
 }

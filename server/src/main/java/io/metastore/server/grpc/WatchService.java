@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class WatchService extends WatchGrpc.WatchImplBase {
     private final EtcdServer server;
     private final int maxResponseBytes;
+    private final java.util.Set<Drain> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public WatchService(EtcdServer server) {
         this.server = server;
@@ -38,7 +39,11 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
         WatchStream stream = server.openWatchStream(drain::run);
         drain.stream = stream;
         call.setOnReadyHandler(drain::run);
-        call.setOnCancelHandler(stream::close);
+        open.add(drain);
+        call.setOnCancelHandler(() -> {
+            open.remove(drain);
+            stream.close();
+        });
         return new StreamObserver<>() {
             @Override
             public void onNext(WatchRequest req) {
@@ -62,6 +67,19 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
         };
     }
 
+    /**
+     * Ends every open watch stream with etcd's "server stopped", after what is already queued. Watch calls
+     * never finish by themselves, so a graceful stop would otherwise wait out its whole grace period.
+     */
+    public void shutdown() {
+        io.grpc.StatusRuntimeException stopped = GrpcErrors.toStatus(io.metastore.server.etcd.EtcdError.STOPPED);
+        for (Drain d : open) {
+            d.terminate(stopped);
+            d.stream.close();
+        }
+        open.clear();
+    }
+
     /** etcd's v3rpc normalisation of a create request. */
     private static WatchRequestSpec spec(WatchCreateRequest c) {
         byte[] key = c.getKey().isEmpty() ? new byte[] {0} : c.getKey().toByteArray();
@@ -83,6 +101,8 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
         private final ServerCallStreamObserver<WatchResponse> call;
         private final AtomicInteger wip = new AtomicInteger();
         volatile WatchStream stream;
+        private volatile io.grpc.StatusRuntimeException terminal;
+        private boolean terminated;
 
         Drain(ServerCallStreamObserver<WatchResponse> call) {
             this.call = call;
@@ -97,7 +117,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                 if (s == null) {
                     continue;
                 }
-                while (!call.isCancelled() && call.isReady()) {
+                while (!terminated && !call.isCancelled() && call.isReady()) {
                     WatchMessage m = s.poll();
                     if (m == null) {
                         break;
@@ -106,7 +126,18 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
                         call.onNext(r);
                     }
                 }
+                if (terminal != null && !terminated) {
+                    terminated = true;
+                    if (!call.isCancelled()) {
+                        call.onError(terminal);
+                    }
+                }
             } while (wip.decrementAndGet() != 0);
+        }
+
+        void terminate(io.grpc.StatusRuntimeException status) {
+            terminal = status;
+            run();
         }
     }
 

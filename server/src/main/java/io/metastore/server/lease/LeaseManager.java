@@ -174,15 +174,24 @@ public final class LeaseManager {
         }
     }
 
-    /** KeepAlive: the granted TTL, or 0 when the lease is unknown or already expired. */
+    /**
+     * KeepAlive: the granted TTL, or 0 when the lease is unknown or its revoke is under way. A lease whose
+     * deadline just passed but whose revoke has not been proposed yet is still alive in the replicated state,
+     * so it is renewed (etcd would make the caller wait for the revoke instead). The lease's monitor orders
+     * this against {@link #takeExpired}: either the renewal wins or the revoke does, never both.
+     */
     public long renew(long id) {
         Lease lease = leases.get(id);
-        long now = nanoClock.getAsLong();
-        if (lease == null || lease.revoking || lease.remainingNanos(now) == 0) {
+        if (lease == null) {
             return 0;
         }
-        lease.deadlineNanos = now + TimeUnit.SECONDS.toNanos(lease.ttlSeconds);
-        return lease.ttlSeconds;
+        synchronized (lease) {
+            if (lease.revoking) {
+                return 0;
+            }
+            lease.deadlineNanos = nanoClock.getAsLong() + TimeUnit.SECONDS.toNanos(lease.ttlSeconds);
+            return lease.ttlSeconds;
+        }
     }
 
     public record TimeToLive(long id, long remainingSeconds, long grantedSeconds, List<byte[]> keys) {}
@@ -209,9 +218,11 @@ public final class LeaseManager {
             if (out.size() >= max) {
                 break;
             }
-            if (!lease.revoking && lease.deadlineNanos - now <= 0) {
-                lease.revoking = true;
-                out.add(lease.id);
+            synchronized (lease) {
+                if (!lease.revoking && lease.deadlineNanos - now <= 0) {
+                    lease.revoking = true;
+                    out.add(lease.id);
+                }
             }
         }
         return out;

@@ -520,7 +520,7 @@ class EtcdctlCompatibilityTest {
             return side.transcript;
         } finally {
             side.stopAll();
-            RealEtcd.deleteRecursively(tmp);
+            io.metastore.server.TestMember.deleteRecursively(tmp);
         }
     }
 

@@ -173,7 +173,7 @@ public final class RealEtcd implements AutoCloseable {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         } finally {
-            deleteRecursively(baseDir);
+            io.metastore.server.TestMember.deleteRecursively(baseDir);
         }
     }
 
@@ -183,16 +183,6 @@ public final class RealEtcd implements AutoCloseable {
         }
     }
 
-    static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 
     private static String tail(String log) {
         String[] lines = log.split("\n");
