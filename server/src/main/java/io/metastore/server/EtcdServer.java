@@ -34,12 +34,14 @@ import io.metastore.proto.etcdserverpb.ResponseHeader;
 import io.metastore.proto.etcdserverpb.StatusResponse;
 import io.metastore.proto.etcdserverpb.TxnRequest;
 import io.metastore.proto.etcdserverpb.TxnResponse;
+import io.metastore.proto.raftcmd.MemberAttributes;
 import io.metastore.proto.raftcmd.RaftCommand;
 import io.metastore.proto.raftcmd.RaftResult;
 import io.metastore.raft.RaftException;
 import io.metastore.raft.RaftNode;
 import io.metastore.server.apply.EtcdApplier;
 import io.metastore.server.cluster.ClusterIdentity;
+import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.kv.KvProtos;
 import io.metastore.server.kv.KvRequestValidator;
@@ -85,9 +87,12 @@ public final class EtcdServer {
     private final WatchHub watchHub;
     private final KvRequestValidator validator;
     private final QuotaGuard quota;
+    private final MemberRegistry members;
 
     public EtcdServer(ServerConfig config, ClusterIdentity identity, MvccStore store, RaftNode raft,
-                      EtcdApplier applier, LeaseManager leases, AlarmStore alarms, WatchHub watchHub) {
+                      EtcdApplier applier, LeaseManager leases, AlarmStore alarms, WatchHub watchHub,
+                      MemberRegistry members) {
+        this.members = members;
         this.config = config;
         this.identity = identity;
         this.store = store;
@@ -344,13 +349,29 @@ public final class EtcdServer {
         MemberListResponse.Builder b = MemberListResponse.newBuilder()
                 .setHeader(header(0).toBuilder().clearRevision().build());
         for (ClusterIdentity.Member m : identity.members()) {
-            Member.Builder mb = Member.newBuilder().setID(m.id()).setName(m.name()).addAllPeerURLs(m.peerUrls());
-            if (m.id() == identity.localId()) {
-                mb.addAllClientURLs(config.advertiseClientUrls());
+            Member.Builder mb = Member.newBuilder().setID(m.id()).addAllPeerURLs(m.peerUrls());
+            MemberAttributes published = members.attributes(m.id());
+            if (published != null) {
+                mb.setName(published.getName()).addAllClientURLs(published.getClientUrlsList());
+            } else if (m.id() == identity.localId()) {
+                mb.setName(m.name()).addAllClientURLs(config.advertiseClientUrls());
             }
+            // a member that has not published yet has no name and no client URLs, as in etcd
             b.addMembers(mb);
         }
         return b.build();
+    }
+
+    /** What this member publishes through Raft on start (etcd's publish). */
+    public RaftCommand publishCommand() {
+        return RaftCommand.newBuilder().setMemberAttributes(MemberAttributes.newBuilder()
+                .setId(identity.localId()).setName(config.name())
+                .addAllClientUrls(config.advertiseClientUrls())).build();
+    }
+
+    /** True when the replicated registry already holds exactly what this member would publish. */
+    public boolean published() {
+        return publishCommand().getMemberAttributes().equals(members.attributes(identity.localId()));
     }
 
     /**

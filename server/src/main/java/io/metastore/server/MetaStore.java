@@ -9,6 +9,7 @@ import io.metastore.raft.RaftNode;
 import io.metastore.raft.RaftPeerSpec;
 import io.metastore.server.apply.EtcdApplier;
 import io.metastore.server.cluster.ClusterIdentity;
+import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.grpc.ClusterService;
 import io.metastore.server.grpc.KvService;
 import io.metastore.server.grpc.LeaseService;
@@ -57,6 +58,7 @@ public final class MetaStore implements AutoCloseable {
     private WatchService watchService;
     private LeaseService leaseService;
     private final List<InetSocketAddress> clientAddresses;
+    private final java.util.concurrent.ScheduledExecutorService publisher;
     private volatile boolean closed;
 
     private MetaStore(ServerConfig config) throws IOException {
@@ -76,7 +78,9 @@ public final class MetaStore implements AutoCloseable {
         this.watchHub = new WatchHub(store, config.watchProgressNotifyInterval());
         leases.reload();
         alarms.reload();
-        EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub);
+        MemberRegistry members = new MemberRegistry(store);
+        members.reload();
+        EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub, members);
         long extension = config.electionTimeout().toNanos();
         LeadershipListener leadership = (leaderName, term, localIsLeader) -> {
             if (localIsLeader) {
@@ -86,7 +90,7 @@ public final class MetaStore implements AutoCloseable {
             }
         };
         this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership), store, applier);
-        this.server = new EtcdServer(config, identity, store, raft, applier, leases, alarms, watchHub);
+        this.server = new EtcdServer(config, identity, store, raft, applier, leases, alarms, watchHub, members);
         this.leaseLoop = new LeaseExpiryLoop(leases, raft::isLeader, server.proposer());
         this.autoCompactor = AutoCompactor.start(config, store, raft::isLeader, server::compact);
         this.maintenanceExecutor = Executors.newCachedThreadPool(r -> {
@@ -96,6 +100,39 @@ public final class MetaStore implements AutoCloseable {
         });
         this.clientAddresses = addresses(config.listenClientUrls());
         this.grpc = startGrpc();
+        this.publisher = startPublisher();
+    }
+
+    /**
+     * Publishes this member's name and client URLs through Raft (etcd's publish), retrying until a quorum
+     * takes it; skipped when the replicated registry already says the same. Readiness does not wait for it.
+     */
+    private java.util.concurrent.ScheduledExecutorService startPublisher() {
+        var timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "member-publish");
+            t.setDaemon(true);
+            return t;
+        });
+        Runnable attempt = new Runnable() {
+            @Override
+            public void run() {
+                if (closed || server.published()) {
+                    return;
+                }
+                try {
+                    server.propose(server.publishCommand(), io.metastore.proto.etcdserverpb.ResponseHeader.parser())
+                            .whenComplete((r, e) -> {
+                                if (e != null && !closed) {
+                                    timer.schedule(this, 1, TimeUnit.SECONDS);
+                                }
+                            });
+                } catch (RuntimeException e) {
+                    timer.schedule(this, 1, TimeUnit.SECONDS);
+                }
+            }
+        };
+        timer.execute(attempt);
+        return timer;
     }
 
     public static MetaStore start(ServerConfig config) throws IOException {
@@ -214,6 +251,7 @@ public final class MetaStore implements AutoCloseable {
             Thread.currentThread().interrupt();
             grpc.shutdownNow();
         }
+        publisher.shutdownNow();
         autoCompactor.close();
         leaseLoop.close();
         watchHub.close();

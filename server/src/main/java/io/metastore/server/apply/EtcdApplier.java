@@ -12,6 +12,7 @@ import io.metastore.proto.etcdserverpb.TxnRequest;
 import io.metastore.proto.raftcmd.RaftCommand;
 import io.metastore.proto.raftcmd.RaftResult;
 import io.metastore.raft.CommandApplier;
+import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.etcd.EtcdException;
 import io.metastore.server.kv.KvApplier;
@@ -44,11 +45,14 @@ public final class EtcdApplier implements CommandApplier {
     private final LeaseManager leases;
     private final AlarmStore alarms;
     private final WatchHub watchHub;
+    private final MemberRegistry members;
     /** Physical completion of compactions by revision, for Compact(physical=true) callers. */
     private final ConcurrentMap<Long, CompletableFuture<Void>> compactions = new ConcurrentHashMap<>();
 
-    public EtcdApplier(MvccStore store, LeaseManager leases, AlarmStore alarms, WatchHub watchHub) {
+    public EtcdApplier(MvccStore store, LeaseManager leases, AlarmStore alarms, WatchHub watchHub,
+                       MemberRegistry members) {
         this.store = store;
+        this.members = members;
         this.leases = leases;
         this.alarms = alarms;
         this.watchHub = watchHub;
@@ -113,6 +117,10 @@ public final class EtcdApplier implements CommandApplier {
             case LEASE_REVOKE -> leases.revoke(txn, cmd.getLeaseRevoke());
             case LEASE_CHECKPOINT -> leases.checkpoint(txn, cmd.getLeaseCheckpoint());
             case ALARM -> alarm(txn, cmd.getAlarm());
+            case MEMBER_ATTRIBUTES -> {
+                members.publish(txn, cmd.getMemberAttributes());
+                yield io.metastore.proto.etcdserverpb.ResponseHeader.getDefaultInstance();
+            }
             default -> throw EtcdError.NOT_CAPABLE.toException();
         };
     }
@@ -183,6 +191,7 @@ public final class EtcdApplier implements CommandApplier {
     public void onStoreReset() {
         leases.reload();
         alarms.reload();
+        members.reload();
         watchHub.reset();
     }
 }

@@ -1,0 +1,100 @@
+package io.metastore.server;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/** Several in-process members on loopback forming one cluster, for fast functional cluster tests. */
+public final class TestCluster implements AutoCloseable {
+    private final Path dir;
+    private final List<ServerConfig> configs = new ArrayList<>();
+    private final MetaStore[] members;
+
+    private TestCluster(int n, ServerConfig.StorageEngine engine) throws IOException {
+        dir = Files.createTempDirectory("metastore-cluster");
+        List<ServerConfig.InitialMember> initial = new ArrayList<>();
+        int[] client = new int[n];
+        int[] peer = new int[n];
+        for (int i = 0; i < n; i++) {
+            client[i] = TestMember.freePort();
+            peer[i] = TestMember.freePort();
+            initial.add(new ServerConfig.InitialMember("m" + (i + 1), "http://127.0.0.1:" + peer[i]));
+        }
+        for (int i = 0; i < n; i++) {
+            ServerConfig.Builder b = ServerConfig.builder("m" + (i + 1)).dataDir(dir.resolve("m" + (i + 1)))
+                    .storageEngine(engine).singleMemberUrls("http://127.0.0.1:" + client[i], "http://127.0.0.1:" + peer[i]);
+            b.initialCluster = initial;
+            configs.add(b.build());
+        }
+        members = new MetaStore[n];
+        // members start together, as a new etcd cluster does: none waits for the others
+        List<CompletableFuture<Void>> starts = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int k = i;
+            starts.add(CompletableFuture.runAsync(() -> members[k] = startMember(configs.get(k))));
+        }
+        CompletableFuture.allOf(starts.toArray(CompletableFuture[]::new)).join();
+    }
+
+    public static TestCluster start(int n, ServerConfig.StorageEngine engine) {
+        try {
+            return new TestCluster(n, engine);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static MetaStore startMember(ServerConfig c) {
+        try {
+            return MetaStore.start(c);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public int size() {
+        return members.length;
+    }
+
+    /** Null while stopped. */
+    public MetaStore member(int i) {
+        return members[i];
+    }
+
+    public int port(int i) {
+        return members[i].clientPort();
+    }
+
+    public void stop(int i) {
+        members[i].close();
+        members[i] = null;
+    }
+
+    public void restart(int i) {
+        members[i] = startMember(configs.get(i));
+    }
+
+    /** Index of the member that currently leads, or -1. */
+    public int leader() {
+        for (int i = 0; i < members.length; i++) {
+            if (members[i] != null && members[i].server().isLeader()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Override
+    public void close() {
+        for (int i = 0; i < members.length; i++) {
+            if (members[i] != null) {
+                members[i].close();
+            }
+        }
+        TestMember.deleteRecursively(dir);
+    }
+}
