@@ -362,6 +362,14 @@ public final class EtcdServer {
         return b.build();
     }
 
+    /** Another member's advertised client URL when it leads and has published it; null otherwise (never our own). */
+    public String leaderClientUrl() {
+        String name = raft.leaderName();
+        ClusterIdentity.Member leader = name == null || name.equals(config.name()) ? null : identity.member(name);
+        MemberAttributes a = leader == null ? null : members.attributes(leader.id());
+        return a == null || a.getClientUrlsCount() == 0 ? null : a.getClientUrls(0);
+    }
+
     /** What this member publishes through Raft on start (etcd's publish). */
     public RaftCommand publishCommand() {
         return RaftCommand.newBuilder().setMemberAttributes(MemberAttributes.newBuilder()

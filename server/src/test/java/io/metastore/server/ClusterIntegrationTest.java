@@ -91,6 +91,36 @@ class ClusterIntegrationTest {
         }
     }
 
+    /** Renewals sent to a follower reach the leader, which alone keeps deadlines: the lease stays alive. */
+    @Test
+    void keepAliveThroughAFollowerKeepsTheLeaseAlive() throws Exception {
+        try (TestCluster c = TestCluster.start(3, ServerConfig.StorageEngine.MEMORY)) {
+            await("a leader", () -> c.leader() >= 0);
+            int follower = (c.leader() + 1) % 3;
+            RawClient raw = new RawClient(c.port(follower));
+            await("the leader published its client URL", () -> c.member(follower).server().leaderClientUrl() != null);
+            long id = raw.lease.leaseGrant(io.metastore.proto.etcdserverpb.LeaseGrantRequest.newBuilder()
+                    .setTTL(3).build()).getID();
+            var replies = new java.util.concurrent.LinkedBlockingQueue<io.metastore.proto.etcdserverpb.LeaseKeepAliveResponse>();
+            var ka = io.metastore.proto.etcdserverpb.LeaseGrpc.newStub(raw.channel).leaseKeepAlive(
+                    new io.grpc.stub.StreamObserver<>() {
+                        public void onNext(io.metastore.proto.etcdserverpb.LeaseKeepAliveResponse r) { replies.add(r); }
+                        public void onError(Throwable t) { }
+                        public void onCompleted() { }
+                    });
+            for (int i = 0; i < 8; i++) {
+                ka.onNext(io.metastore.proto.etcdserverpb.LeaseKeepAliveRequest.newBuilder().setID(id).build());
+                var r = replies.poll(10, TimeUnit.SECONDS);
+                assertTrue(r != null && r.getTTL() == 3, "renewed through the follower: " + r);
+                Thread.sleep(1000);
+            }
+            ka.onCompleted();
+            assertTrue(raw.lease.leaseTimeToLive(io.metastore.proto.etcdserverpb.LeaseTimeToLiveRequest.newBuilder()
+                    .setID(id).build()).getTTL() > 0, "still alive after 8 s with a 3 s TTL");
+            raw.close();
+        }
+    }
+
     @Test
     void stoppingTheLeaderElectsAnotherAndWritesContinue() throws Exception {
         try (TestCluster c = TestCluster.start(3, ServerConfig.StorageEngine.MEMORY)) {

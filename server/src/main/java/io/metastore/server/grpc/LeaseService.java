@@ -18,6 +18,7 @@ import io.metastore.server.EtcdServer;
 /** etcdserverpb.Lease over {@link EtcdServer}. */
 public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     private final EtcdServer server;
+    private final LeaderChannels leaderChannels = new LeaderChannels();
     private final java.util.Set<KeepAliveStream> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public LeaseService(EtcdServer server) {
@@ -36,6 +37,14 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
     @Override
     public void leaseTimeToLive(LeaseTimeToLiveRequest request, StreamObserver<LeaseTimeToLiveResponse> out) {
+        String url = server.isLeader() ? null : server.leaderClientUrl();
+        if (url != null) {
+            // remaining TTLs live on the leader; etcd asks it too. With no leader known yet, the local path's
+            // ReadIndex barrier waits for one (a restarting single member becomes its own leader).
+            LeaseGrpc.newStub(leaderChannels.forUrl(url)).withDeadlineAfter(7, java.util.concurrent.TimeUnit.SECONDS)
+                    .leaseTimeToLive(request, out);
+            return;
+        }
         Unary.reply(() -> server.leaseTimeToLive(request), out);
     }
 
@@ -48,7 +57,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(StreamObserver<LeaseKeepAliveResponse> out) {
         KeepAliveStream stream = new KeepAliveStream((ServerCallStreamObserver<LeaseKeepAliveResponse>) out);
         open.add(stream);
-        stream.call.setOnCancelHandler(() -> open.remove(stream));
+        stream.call.setOnCancelHandler(() -> stream.onError(null));
         return stream;
     }
 
@@ -58,12 +67,18 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             s.terminate();
         }
         open.clear();
+        leaderChannels.close();
     }
 
-    /** One keep-alive stream; its monitor keeps replies and termination from interleaving. */
+    /**
+     * One keep-alive stream; its monitor keeps replies and termination from interleaving. Renewals happen on
+     * the leader (only it keeps deadlines), so on a follower they travel on an upstream stream to the
+     * leader's client URL, reopened when the leader changes — etcd forwards them the same way.
+     */
     private final class KeepAliveStream implements StreamObserver<LeaseKeepAliveRequest> {
         final ServerCallStreamObserver<LeaseKeepAliveResponse> call;
         private boolean done;
+        private StreamObserver<LeaseKeepAliveRequest> upstream;
 
         KeepAliveStream(ServerCallStreamObserver<LeaseKeepAliveResponse> call) {
             this.call = call;
@@ -75,6 +90,10 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                 return;
             }
             try {
+                if (!server.isLeader()) {
+                    forward(req);
+                    return;
+                }
                 call.onNext(server.leaseKeepAlive(req.getID()));
             } catch (RuntimeException e) {
                 done = true;
@@ -87,6 +106,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         public synchronized void onError(Throwable t) {
             done = true;
             open.remove(this);
+            closeUpstream();
         }
 
         @Override
@@ -94,11 +114,59 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             if (!done) {
                 done = true;
                 open.remove(this);
+                closeUpstream();
                 call.onCompleted();
             }
         }
 
+        private void forward(LeaseKeepAliveRequest req) {
+            if (upstream == null) {
+                String url = server.leaderClientUrl();
+                if (url == null) {
+                    throw io.metastore.server.etcd.EtcdError.NO_LEADER.toException();
+                }
+                upstream = LeaseGrpc.newStub(leaderChannels.forUrl(url)).leaseKeepAlive(new StreamObserver<>() {
+                    @Override
+                    public void onNext(LeaseKeepAliveResponse r) {
+                        synchronized (KeepAliveStream.this) {
+                            if (!done && !call.isCancelled()) {
+                                call.onNext(r);
+                            }
+                        }
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        upstreamEnded();
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        upstreamEnded();
+                    }
+                });
+            }
+            upstream.onNext(req);
+        }
+
+        /** The leader went away or changed: the next renewal opens a stream to whoever leads then. */
+        private synchronized void upstreamEnded() {
+            upstream = null;
+        }
+
+        private void closeUpstream() {
+            if (upstream != null) {
+                try {
+                    upstream.onCompleted();
+                } catch (RuntimeException ignored) {
+                    // already broken
+                }
+                upstream = null;
+            }
+        }
+
         synchronized void terminate() {
+            closeUpstream();
             if (!done) {
                 done = true;
                 if (!call.isCancelled()) {
