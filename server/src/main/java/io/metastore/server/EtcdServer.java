@@ -383,13 +383,14 @@ public final class EtcdServer {
     }
 
     /**
-     * The member a MemberRemove/Update/Promote names must exist (etcd's first check). Membership changes
-     * themselves arrive with clustering; until then a known member is refused with etcd's closest error.
+     * etcd's first check on MemberRemove/Update/Promote: the member must exist ("member not found"), and only
+     * learners can be promoted (there are none yet). Returns null when the change itself would be due, which
+     * arrives with clustering.
      */
     public EtcdError membershipChangeError(long memberId, boolean promote) {
         for (ClusterIdentity.Member m : identity.members()) {
             if (m.id() == memberId) {
-                return promote ? EtcdError.MEMBER_NOT_LEARNER : EtcdError.MEMBER_NOT_ENOUGH_STARTED;
+                return promote ? EtcdError.MEMBER_NOT_LEARNER : null;
             }
         }
         return EtcdError.MEMBER_NOT_FOUND;

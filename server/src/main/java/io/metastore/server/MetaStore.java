@@ -36,6 +36,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
@@ -55,10 +56,10 @@ public final class MetaStore implements AutoCloseable {
     private final AutoCompactor autoCompactor;
     private final ExecutorService maintenanceExecutor;
     private final Server grpc;
-    private WatchService watchService;
-    private LeaseService leaseService;
+    private final WatchService watchService;
+    private final LeaseService leaseService;
     private final List<InetSocketAddress> clientAddresses;
-    private final java.util.concurrent.ScheduledExecutorService publisher;
+    private final ScheduledExecutorService publisher;
     private volatile boolean closed;
 
     private MetaStore(ServerConfig config) throws IOException {
@@ -99,6 +100,8 @@ public final class MetaStore implements AutoCloseable {
             return t;
         });
         this.clientAddresses = addresses(config.listenClientUrls());
+        this.watchService = new WatchService(server);
+        this.leaseService = new LeaseService(server);
         this.grpc = startGrpc();
         this.publisher = startPublisher();
     }
@@ -107,7 +110,7 @@ public final class MetaStore implements AutoCloseable {
      * Publishes this member's name and client URLs through Raft (etcd's publish), retrying until a quorum
      * takes it; skipped when the replicated registry already says the same. Readiness does not wait for it.
      */
-    private java.util.concurrent.ScheduledExecutorService startPublisher() {
+    private ScheduledExecutorService startPublisher() {
         var timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "member-publish");
             t.setDaemon(true);
@@ -187,8 +190,6 @@ public final class MetaStore implements AutoCloseable {
 
     private Server startGrpc() throws IOException {
         HealthStatusManager health = new HealthStatusManager();
-        watchService = new WatchService(server);
-        leaseService = new LeaseService(server);
         NettyServerBuilder b = null;
         for (InetSocketAddress a : clientAddresses) {
             b = b == null ? NettyServerBuilder.forAddress(a) : b.addListenAddress(a);

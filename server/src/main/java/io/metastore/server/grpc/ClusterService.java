@@ -22,17 +22,24 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase {
 
     @Override
     public void memberRemove(MemberRemoveRequest request, StreamObserver<MemberRemoveResponse> out) {
-        out.onError(GrpcErrors.toStatus(server.membershipChangeError(request.getID(), false)));
+        refuse(server.membershipChangeError(request.getID(), false), out);
     }
 
     @Override
     public void memberUpdate(MemberUpdateRequest request, StreamObserver<MemberUpdateResponse> out) {
-        out.onError(GrpcErrors.toStatus(server.membershipChangeError(request.getID(), false)));
+        refuse(server.membershipChangeError(request.getID(), false), out);
     }
 
     @Override
     public void memberPromote(MemberPromoteRequest request, StreamObserver<MemberPromoteResponse> out) {
-        out.onError(GrpcErrors.toStatus(server.membershipChangeError(request.getID(), true)));
+        refuse(server.membershipChangeError(request.getID(), true), out);
+    }
+
+    /** etcd's error when it has one; otherwise say plainly that changing members is not implemented yet. */
+    private static void refuse(io.metastore.server.etcd.EtcdError error, StreamObserver<?> out) {
+        out.onError(error != null ? GrpcErrors.toStatus(error)
+                : io.grpc.Status.UNIMPLEMENTED.withDescription("metastore: membership changes are not implemented yet")
+                        .asRuntimeException());
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.metastore.server.maintenance;
 
+import com.google.common.io.ByteStreams;
+
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,71 +51,28 @@ public final class SnapshotImage {
         }
         long body = size - CHECKSUM_BYTES;
         MessageDigest sha = sha256();
-        byte[] lengthBytes = new byte[8];
         byte[] expected;
         try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
+            InputStream bodyIn = ByteStreams.limit(in, body); // not closed: the trailer follows on `in`
             byte[] buf = new byte[64 * 1024];
-            long left = body;
-            while (left > 0) {
-                int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-                if (n < 0) {
-                    throw new IOException("truncated snapshot file");
-                }
+            for (int n; (n = bodyIn.read(buf)) > 0; ) {
                 sha.update(buf, 0, n);
-                long start = body - left;
-                for (int i = 0; i < n; i++) {
-                    long pos = start + i;
-                    if (pos >= body - 8) {
-                        lengthBytes[(int) (pos - (body - 8))] = buf[i];
-                    }
-                }
-                left -= n;
             }
             expected = in.readNBytes(CHECKSUM_BYTES);
         }
         if (!Arrays.equals(expected, sha.digest())) {
             throw new IOException("snapshot file checksum mismatch: the file is corrupt");
         }
-        long image = java.nio.ByteBuffer.wrap(lengthBytes).getLong();
+        long image;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            java.nio.ByteBuffer length = java.nio.ByteBuffer.allocate(8);
+            ch.read(length, body - 8);
+            image = length.flip().getLong();
+        }
         if (image < 0 || image > body - 8) {
             throw new IOException("not a MetaStore snapshot file (bad image length " + image + ")");
         }
-        InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file));
-        return new BoundedInputStream(in, image);
-    }
-
-    /** Reads at most {@code limit} bytes of the underlying stream. */
-    private static final class BoundedInputStream extends java.io.FilterInputStream {
-        private long left;
-
-        BoundedInputStream(InputStream in, long limit) {
-            super(in);
-            this.left = limit;
-        }
-
-        @Override
-        public int read() throws IOException {
-            if (left <= 0) {
-                return -1;
-            }
-            int b = in.read();
-            if (b >= 0) {
-                left--;
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (left <= 0) {
-                return -1;
-            }
-            int n = in.read(b, off, (int) Math.min(len, left));
-            if (n > 0) {
-                left -= n;
-            }
-            return n;
-        }
+        return ByteStreams.limit(new java.io.BufferedInputStream(Files.newInputStream(file)), image);
     }
 
     private static MessageDigest sha256() {
