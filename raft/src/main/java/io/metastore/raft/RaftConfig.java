@@ -26,6 +26,7 @@ public final class RaftConfig {
     private final long snapshotCount;
     private final int maxRequestBytes;
     private final LeadershipListener leadershipListener;
+    private final boolean joining;
     // Knobs for tests only (package-private).
     private final long logSegmentBytes;
     private final boolean snapshotOnStop;
@@ -40,6 +41,7 @@ public final class RaftConfig {
         this.snapshotCount = b.snapshotCount;
         this.maxRequestBytes = b.maxRequestBytes;
         this.leadershipListener = b.leadershipListener;
+        this.joining = b.joining;
         this.logSegmentBytes = b.logSegmentBytes;
         this.snapshotOnStop = b.snapshotOnStop;
 
@@ -85,7 +87,7 @@ public final class RaftConfig {
     public Builder toBuilder() {
         return new Builder().localName(localName).peers(peers).storageDir(storageDir).clusterToken(clusterToken)
                 .heartbeatInterval(heartbeatInterval).electionTimeout(electionTimeout).snapshotCount(snapshotCount)
-                .maxRequestBytes(maxRequestBytes).leadershipListener(leadershipListener)
+                .maxRequestBytes(maxRequestBytes).leadershipListener(leadershipListener).joining(joining)
                 .logSegmentBytes(logSegmentBytes).snapshotOnStop(snapshotOnStop);
     }
 
@@ -108,6 +110,12 @@ public final class RaftConfig {
     public int maxRequestBytes() { return maxRequestBytes; }
     /** May be null. */
     public LeadershipListener leadershipListener() { return leadershipListener; }
+    /**
+     * True for a member joining a running group (etcd's --initial-cluster-state existing): on its first start it
+     * is not in the group's configuration and waits, without campaigning, until the leader adds it. The other
+     * {@link #peers()} are whom it asks; its own entry gives the address it listens on.
+     */
+    public boolean joining() { return joining; }
 
     /** etcd's request timeout: 5 s + 2 x election timeout. */
     public Duration requestTimeout() {
@@ -125,7 +133,7 @@ public final class RaftConfig {
     public String toString() {
         return "RaftConfig{local=" + localName + ", peers=" + peers + ", storageDir=" + storageDir
                 + ", heartbeat=" + heartbeatInterval.toMillis() + "ms, election=" + electionTimeout.toMillis()
-                + "ms, snapshotCount=" + snapshotCount + ", maxRequestBytes=" + maxRequestBytes + "}";
+                + "ms, snapshotCount=" + snapshotCount + (joining ? ", joining" : "") + ", maxRequestBytes=" + maxRequestBytes + "}";
     }
 
     public static final class Builder {
@@ -138,6 +146,7 @@ public final class RaftConfig {
         private long snapshotCount = DEFAULT_SNAPSHOT_COUNT;
         private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
         private LeadershipListener leadershipListener;
+        private boolean joining;
         private long logSegmentBytes = DEFAULT_LOG_SEGMENT_BYTES;
         private boolean snapshotOnStop = true;
 
@@ -152,6 +161,7 @@ public final class RaftConfig {
         public Builder snapshotCount(long v) { this.snapshotCount = v; return this; }
         public Builder maxRequestBytes(int v) { this.maxRequestBytes = v; return this; }
         public Builder leadershipListener(LeadershipListener v) { this.leadershipListener = v; return this; }
+        public Builder joining(boolean v) { this.joining = v; return this; }
         /** Tests only: Ratis log segment size (small segments make purging observable). */
         Builder logSegmentBytes(long v) { this.logSegmentBytes = v; return this; }
         /** Tests only: take a snapshot when the node closes (Ratis's default, on in production). */

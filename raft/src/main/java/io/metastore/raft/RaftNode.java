@@ -14,6 +14,8 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.proto.RaftProtos.RaftPeerRole;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
 import org.apache.ratis.protocol.exceptions.LeaderSteppingDownException;
@@ -89,6 +91,7 @@ public final class RaftNode implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timer;
     private final ThreadPoolExecutor callbackPool;
     private final ThreadPoolExecutor eventPool;
+    private final ThreadPoolExecutor adminPool;
     private final Executor callbacks;
 
     /** Every future handed out and not yet completed; failed with STOPPED on close. */
@@ -116,14 +119,26 @@ public final class RaftNode implements AutoCloseable {
         this.requestTimeoutMs = config.requestTimeout().toMillis();
         this.retryDelayMs = Math.max(10, Math.min(100, config.electionTimeout().toMillis() / 10));
 
-        List<RaftPeer> peers = new ArrayList<>();
-        for (RaftPeerSpec p : config.peers()) {
-            peers.add(RaftPeer.newBuilder().setId(p.name()).setAddress(p.address()).build());
-        }
         UUID groupUuid = groupUuid(config.clusterToken());
-        this.group = RaftGroup.valueOf(RaftGroupId.valueOf(groupUuid), peers);
-        this.properties = ratisProperties(config);
         RaftStorage.StartupOption option = startupOption(config.storageDir(), groupUuid);
+        // A joining member starts as a listener of the running group: it does not campaign, it waits for the
+        // leader to add it (the leader's configuration then replaces this one), and it reaches the group through
+        // the other peers. Starting outside the configuration instead leaves a member added as a listener stuck
+        // in Ratis's STARTING state: the leader only marks voters as caught up after staging.
+        boolean joiningNow = config.joining() && option == RaftStorage.StartupOption.FORMAT;
+        List<RaftPeer> peers = new ArrayList<>();
+        List<RaftPeer> serverPeers = new ArrayList<>();
+        for (RaftPeerSpec p : config.peers()) {
+            if (!(joiningNow && p.name().equals(config.localName()))) {
+                peers.add(toRatis(p));
+                serverPeers.add(toRatis(p));
+            } else {
+                serverPeers.add(RaftPeer.newBuilder(toRatis(p)).setStartupRole(RaftPeerRole.LISTENER).build());
+            }
+        }
+        this.group = RaftGroup.valueOf(RaftGroupId.valueOf(groupUuid), peers);
+        RaftGroup serverGroup = joiningNow ? RaftGroup.valueOf(group.getGroupId(), serverPeers) : group;
+        this.properties = ratisProperties(config);
 
         String name = config.localName();
         this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("raft-timer-" + name));
@@ -134,6 +149,9 @@ public final class RaftNode implements AutoCloseable {
         this.eventPool = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
                 daemonThreads("raft-events-" + name));
         this.eventPool.allowCoreThreadTimeOut(true);
+        this.adminPool = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                daemonThreads("raft-admin-" + name));
+        this.adminPool.allowCoreThreadTimeOut(true);
         this.callbacks = r -> {
             try {
                 callbackPool.execute(r);
@@ -158,7 +176,7 @@ public final class RaftNode implements AutoCloseable {
         try {
             s = RaftServer.newBuilder()
                     .setServerId(localId)
-                    .setGroup(group)
+                    .setGroup(serverGroup)
                     .setStateMachine(stateMachine)
                     .setProperties(properties)
                     .setOption(option)
@@ -287,6 +305,10 @@ public final class RaftNode implements AutoCloseable {
         return p;
     }
 
+    private static RaftPeer toRatis(RaftPeerSpec p) {
+        return RaftPeer.newBuilder().setId(p.name()).setAddress(p.address()).build();
+    }
+
     private static TimeDuration ms(long millis) {
         return TimeDuration.valueOf(millis, TimeUnit.MILLISECONDS);
     }
@@ -344,6 +366,8 @@ public final class RaftNode implements AutoCloseable {
                 submitLocal(p);
             } else if (!info.isLeader() && leader != null && !leader.equals(localId)) {
                 forward(p.msg, p.out);
+            } else if (division.getRaftConf().getPeer(localId, RaftPeerRole.FOLLOWER) == null) {
+                forward(p.msg, p.out); // not a voter (a joining member): may hear of no leader, the client finds it
             } else {
                 return false;
             }
@@ -605,6 +629,93 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------ membership
+
+    /** The configuration this member currently knows (the newest one in its log, committed or not). */
+    public RaftMembership membership() {
+        var conf = division.getRaftConf();
+        return new RaftMembership(specs(conf.getCurrentPeers(RaftPeerRole.FOLLOWER)),
+                specs(conf.getCurrentPeers(RaftPeerRole.LISTENER)),
+                conf.getPreviousPeers(RaftPeerRole.FOLLOWER).isEmpty()
+                        && conf.getPreviousPeers(RaftPeerRole.LISTENER).isEmpty());
+    }
+
+    private static List<RaftPeerSpec> specs(java.util.Collection<RaftPeer> peers) {
+        List<RaftPeerSpec> out = new ArrayList<>();
+        for (RaftPeer p : peers) {
+            out.add(RaftPeerSpec.ofAddress(p.getId().toString(), p.getAddress()));
+        }
+        out.sort(java.util.Comparator.comparing(RaftPeerSpec::name));
+        return out;
+    }
+
+    /**
+     * Replaces the group's configuration (Ratis joint consensus, through the leader). New members must be
+     * running: the leader first brings them up to date, and fails the change if one makes no progress.
+     */
+    public CompletableFuture<Void> changeMembership(List<RaftPeerSpec> voters, List<RaftPeerSpec> listeners) {
+        return admin("membership change", c -> c.admin().setConfiguration(
+                SetConfigurationRequest.Arguments.newBuilder()
+                        .setServersInNewConf(voters.stream().map(RaftNode::toRatis).toList())
+                        .setListenersInNewConf(listeners.stream().map(RaftNode::toRatis).toList())
+                        .setMode(SetConfigurationRequest.Mode.SET_UNCONDITIONALLY)
+                        .build()));
+    }
+
+    /** Asks the leader to hand leadership to {@code name} and waits, bounded, until it has. */
+    public CompletableFuture<Void> transferLeadership(String name, long timeoutMs) {
+        return admin("leader transfer", c -> c.admin().transferLeadership(RaftPeerId.valueOf(name), timeoutMs));
+    }
+
+    /** The commit index the leader last heard from {@code name}; -1 when unknown (or this member does not lead). */
+    public long peerCommitIndex(String name) {
+        for (var info : division.getCommitInfos()) {
+            if (info.getServer().getId().toStringUtf8().equals(name)) {
+                return info.getCommitIndex();
+            }
+        }
+        return -1;
+    }
+
+    /** True while this member is a listener (a non-voting member). */
+    public boolean isListener() {
+        // by the configuration: a member added as a listener after starting outside the group keeps Ratis's
+        // FOLLOWER role locally, though it never votes
+        return !closed && division.getRaftConf().getPeer(localId, RaftPeerRole.LISTENER) != null;
+    }
+
+    private interface AdminCall {
+        RaftClientReply call(RaftClient c) throws IOException;
+    }
+
+    /** Admin calls are blocking in Ratis's client: run them on the admin thread, one at a time. */
+    private CompletableFuture<Void> admin(String what, AdminCall call) {
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        try {
+            adminPool.execute(() -> {
+                try {
+                    RaftClient c = client();
+                    if (c == null) {
+                        fail(out, stopped());
+                        return;
+                    }
+                    RaftClientReply reply = call.call(c);
+                    if (reply.isSuccess()) {
+                        succeed(out, null);
+                    } else {
+                        fail(out, map(reply.getException()));
+                    }
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("{} failed: {}", what, e.toString());
+                    fail(out, map(e));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            out.completeExceptionally(stopped());
+        }
+        return out;
+    }
+
     // ------------------------------------------------------------------------------------------------ state
 
     public boolean isLeader() {
@@ -802,6 +913,7 @@ public final class RaftNode implements AutoCloseable {
 
     private void shutdownExecutors() {
         timer.shutdownNow();
+        adminPool.shutdownNow();
         eventPool.shutdown();
         callbackPool.shutdown();
         try {

@@ -23,8 +23,6 @@ import io.metastore.proto.etcdserverpb.LeaseRevokeResponse;
 import io.metastore.proto.etcdserverpb.LeaseStatus;
 import io.metastore.proto.etcdserverpb.LeaseTimeToLiveRequest;
 import io.metastore.proto.etcdserverpb.LeaseTimeToLiveResponse;
-import io.metastore.proto.etcdserverpb.Member;
-import io.metastore.proto.etcdserverpb.MemberListResponse;
 import io.metastore.proto.etcdserverpb.PutRequest;
 import io.metastore.proto.etcdserverpb.PutResponse;
 import io.metastore.proto.etcdserverpb.RangeRequest;
@@ -40,8 +38,9 @@ import io.metastore.proto.raftcmd.RaftResult;
 import io.metastore.raft.RaftException;
 import io.metastore.raft.RaftNode;
 import io.metastore.server.apply.EtcdApplier;
-import io.metastore.server.cluster.ClusterIdentity;
+import io.metastore.server.cluster.MemberManager;
 import io.metastore.server.cluster.MemberRegistry;
+import io.metastore.server.cluster.Membership;
 import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.kv.KvProtos;
 import io.metastore.server.kv.KvRequestValidator;
@@ -78,7 +77,7 @@ public final class EtcdServer {
     public static final String STORAGE_VERSION = "3.6.0";
 
     private final ServerConfig config;
-    private final ClusterIdentity identity;
+    private final Membership membership;
     private final MvccStore store;
     private final RaftNode raft;
     private final EtcdApplier applier;
@@ -89,12 +88,13 @@ public final class EtcdServer {
     private final QuotaGuard quota;
     private final MemberRegistry members;
 
-    public EtcdServer(ServerConfig config, ClusterIdentity identity, MvccStore store, RaftNode raft,
-                      EtcdApplier applier, LeaseManager leases, AlarmStore alarms, WatchHub watchHub,
-                      MemberRegistry members) {
-        this.members = members;
+    private final MemberManager memberManager;
+
+    public EtcdServer(ServerConfig config, Membership membership, MvccStore store, RaftNode raft,
+                      EtcdApplier applier, LeaseManager leases, AlarmStore alarms, WatchHub watchHub) {
+        this.members = membership.registry();
         this.config = config;
-        this.identity = identity;
+        this.membership = membership;
         this.store = store;
         this.raft = raft;
         this.applier = applier;
@@ -103,6 +103,13 @@ public final class EtcdServer {
         this.watchHub = watchHub;
         this.validator = new KvRequestValidator(config.maxTxnOps());
         this.quota = new QuotaGuard(store, config.effectiveQuotaBytes());
+        this.memberManager = new MemberManager(config, membership, raft, this::propose,
+                () -> header(0).toBuilder().clearRevision().build());
+    }
+
+    /** Membership changes and leader transfer (the Cluster service and Maintenance.MoveLeader). */
+    public MemberManager members() {
+        return memberManager;
     }
 
     public ServerConfig config() {
@@ -111,8 +118,8 @@ public final class EtcdServer {
 
     public ResponseHeader header(long revision) {
         return ResponseHeader.newBuilder()
-                .setClusterId(identity.clusterId())
-                .setMemberId(identity.localId())
+                .setClusterId(membership.clusterId())
+                .setMemberId(membership.localId())
                 .setRevision(revision)
                 .setRaftTerm(raft.currentTerm())
                 .build();
@@ -282,8 +289,7 @@ public final class EtcdServer {
 
     public StatusResponse status() {
         StoreStats stats = store.stats();
-        String leaderName = raft.leaderName();
-        ClusterIdentity.Member leader = leaderName == null ? null : identity.member(leaderName);
+        Membership.Member leader = membership.byRaftName(raft.leaderName());
         StatusResponse.Builder b = StatusResponse.newBuilder()
                 .setHeader(header(store.currentRevision()))
                 .setVersion(VERSION)
@@ -293,7 +299,7 @@ public final class EtcdServer {
                 .setRaftIndex(raft.commitIndex())
                 .setRaftTerm(raft.currentTerm())
                 .setRaftAppliedIndex(raft.lastAppliedIndex())
-                .setIsLearner(false)
+                .setIsLearner(raft.isListener())
                 .setStorageVersion(STORAGE_VERSION)
                 .setDbSizeQuota(quota.quotaBytes());
         if (leader == null) {
@@ -345,55 +351,38 @@ public final class EtcdServer {
         store.writeSnapshot(out);
     }
 
-    public MemberListResponse memberList() {
-        MemberListResponse.Builder b = MemberListResponse.newBuilder()
-                .setHeader(header(0).toBuilder().clearRevision().build());
-        for (ClusterIdentity.Member m : identity.members()) {
-            Member.Builder mb = Member.newBuilder().setID(m.id()).addAllPeerURLs(m.peerUrls());
-            MemberAttributes published = members.attributes(m.id());
-            if (published != null) {
-                mb.setName(published.getName()).addAllClientURLs(published.getClientUrlsList());
-            } else if (m.id() == identity.localId()) {
-                mb.setName(m.name()).addAllClientURLs(config.advertiseClientUrls());
-            }
-            // a member that has not published yet has no name and no client URLs, as in etcd
-            b.addMembers(mb);
-        }
-        return b.build();
+    public CompletableFuture<io.metastore.proto.etcdserverpb.MemberListResponse> memberList(boolean linearizable) {
+        return linearizable ? linearizable(memberManager::list) : CompletableFuture.completedFuture(memberManager.list());
     }
 
     /** Another member's advertised client URL when it leads and has published it; null otherwise (never our own). */
     public String leaderClientUrl() {
         String name = raft.leaderName();
-        ClusterIdentity.Member leader = name == null || name.equals(config.name()) ? null : identity.member(name);
-        MemberAttributes a = leader == null ? null : members.attributes(leader.id());
-        return a == null || a.getClientUrlsCount() == 0 ? null : a.getClientUrls(0);
+        Membership.Member leader = name == null || name.equals(config.name()) ? null : membership.byRaftName(name);
+        return leader == null || leader.clientUrls().isEmpty() ? null : leader.clientUrls().get(0);
     }
 
-    /** What this member publishes through Raft on start (etcd's publish). */
+    /**
+     * What this member publishes through Raft on start (etcd's publish). A joining member does not know its ID
+     * yet and sends 0: the state machine finds it by its peer URLs.
+     */
     public RaftCommand publishCommand() {
         return RaftCommand.newBuilder().setMemberAttributes(MemberAttributes.newBuilder()
-                .setId(identity.localId()).setName(config.name())
-                .addAllClientUrls(config.advertiseClientUrls())).build();
+                .setId(membership.localId()).setName(config.name())
+                .addAllClientUrls(config.advertiseClientUrls())
+                .addAllPeerUrls(config.localPeerUrls())
+                .setClusterId(membership.clusterId())).build();
     }
 
     /** True when the replicated registry already holds exactly what this member would publish. */
     public boolean published() {
-        return publishCommand().getMemberAttributes().equals(members.attributes(identity.localId()));
+        var r = members.byId(membership.localId());
+        return r != null && r.getName().equals(config.name())
+                && r.getClientUrlsList().equals(config.advertiseClientUrls());
     }
 
-    /**
-     * etcd's first check on MemberRemove/Update/Promote: the member must exist ("member not found"), and only
-     * learners can be promoted (there are none yet). Returns null when the change itself would be due, which
-     * arrives with clustering.
-     */
-    public EtcdError membershipChangeError(long memberId, boolean promote) {
-        for (ClusterIdentity.Member m : identity.members()) {
-            if (m.id() == memberId) {
-                return promote ? EtcdError.MEMBER_NOT_LEARNER : null;
-            }
-        }
-        return EtcdError.MEMBER_NOT_FOUND;
+    public Membership membership() {
+        return membership;
     }
 
     // ---- plumbing ----
@@ -404,7 +393,7 @@ public final class EtcdServer {
         }
         if (!quota.available(cost)) {
             AlarmRequest raise = AlarmRequest.newBuilder().setAction(AlarmRequest.AlarmAction.ACTIVATE)
-                    .setMemberID(identity.localId()).setAlarm(AlarmType.NOSPACE).build();
+                    .setMemberID(membership.localId()).setAlarm(AlarmType.NOSPACE).build();
             propose(RaftCommand.newBuilder().setAlarm(raise).build(), AlarmResponse.parser());
             throw EtcdError.NO_SPACE.toException();
         }
@@ -476,6 +465,16 @@ public final class EtcdServer {
     }
 
     public long memberId() {
-        return identity.localId();
+        return membership.localId();
+    }
+
+    /** etcd: a learner serves serializable Range and Status only. */
+    public boolean isLearner() {
+        return raft.isListener();
+    }
+
+    /** The leader's Raft name as this member knows it; null while there is none. */
+    public String leaderName() {
+        return raft.leaderName();
     }
 }

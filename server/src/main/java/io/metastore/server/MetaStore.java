@@ -10,7 +10,14 @@ import io.metastore.raft.RaftPeerSpec;
 import io.metastore.server.apply.EtcdApplier;
 import io.metastore.server.cluster.ClusterIdentity;
 import io.metastore.server.cluster.MemberRegistry;
+import io.metastore.server.cluster.Membership;
+import io.metastore.server.cluster.MembershipReconciler;
+import io.metastore.proto.raftcmd.MemberAttributes;
+import io.metastore.server.etcd.EtcdError;
+import io.metastore.server.etcd.EtcdException;
+import io.grpc.ServerInterceptors;
 import io.metastore.server.grpc.ClusterService;
+import io.metastore.server.grpc.RequestGuard;
 import io.metastore.server.grpc.KvService;
 import io.metastore.server.grpc.LeaseService;
 import io.metastore.server.grpc.MaintenanceService;
@@ -35,7 +42,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -60,7 +70,15 @@ public final class MetaStore implements AutoCloseable {
     private final LeaseService leaseService;
     private final List<InetSocketAddress> clientAddresses;
     private final ScheduledExecutorService publisher;
+    private final Membership membership;
+    private final MembershipReconciler reconciler;
+    private final ClusterService clusterService;
+    private final RequestGuard guard;
+    private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private volatile boolean closed;
+
+    private static final long RECONCILE_PERIOD_MS = 200;
+    private static final java.time.Duration JOIN_TIMEOUT = java.time.Duration.ofMinutes(10);
 
     private MetaStore(ServerConfig config) throws IOException {
         for (String url : config.listenClientUrls()) {
@@ -71,6 +89,7 @@ public final class MetaStore implements AutoCloseable {
         }
         this.config = config;
         ClusterIdentity identity = ClusterIdentity.fromConfig(config);
+        boolean joining = config.joinsExistingCluster();
         Path member = config.dataDir().resolve("member");
         Files.createDirectories(member);
         this.store = openStore(config, member);
@@ -81,6 +100,8 @@ public final class MetaStore implements AutoCloseable {
         alarms.reload();
         MemberRegistry members = new MemberRegistry(store);
         members.reload();
+        // a joining member knows the cluster only from the replicated membership, not from its flags
+        this.membership = new Membership(members, joining ? null : identity, config.name());
         EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub, members);
         long extension = config.electionTimeout().toNanos();
         LeadershipListener leadership = (leaderName, term, localIsLeader) -> {
@@ -91,7 +112,11 @@ public final class MetaStore implements AutoCloseable {
             }
         };
         this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership), store, applier);
-        this.server = new EtcdServer(config, identity, store, raft, applier, leases, alarms, watchHub, members);
+        this.server = new EtcdServer(config, membership, store, raft, applier, leases, alarms, watchHub);
+        if (joining && members.byName(config.name()) == null) {
+            join();
+        }
+        this.reconciler = new MembershipReconciler(membership, raft, RECONCILE_PERIOD_MS);
         this.leaseLoop = new LeaseExpiryLoop(leases, raft::isLeader, server.proposer());
         this.autoCompactor = AutoCompactor.start(config, store, raft::isLeader, server::compact);
         this.maintenanceExecutor = Executors.newCachedThreadPool(r -> {
@@ -102,8 +127,56 @@ public final class MetaStore implements AutoCloseable {
         this.clientAddresses = addresses(config.listenClientUrls());
         this.watchService = new WatchService(server);
         this.leaseService = new LeaseService(server);
+        this.clusterService = new ClusterService(server);
+        this.guard = new RequestGuard(server, watchService, config.electionTimeout().toMillis());
         this.grpc = startGrpc();
         this.publisher = startPublisher();
+    }
+
+    /**
+     * etcd's --initial-cluster-state existing on a fresh data dir: announce this member (name, peer and client
+     * URLs) to the running cluster, which matches it by peer URLs to the member MemberAdd recorded; the leader
+     * then adds it to the Raft group and sends it the log (or a snapshot). Returns once this member has applied
+     * its own admission, i.e. has caught up that far.
+     */
+    private void join() throws IOException {
+        long deadline = System.nanoTime() + JOIN_TIMEOUT.toNanos();
+        MemberAttributes admitted = null;
+        while (admitted == null) {
+            try {
+                admitted = server.propose(server.publishCommand(), MemberAttributes.parser())
+                        .get(config.requestTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof EtcdException ee && ee.error() == EtcdError.MEMBER_NOT_FOUND) {
+                    throw new IOException("cannot join: no member with peer URLs " + config.localPeerUrls()
+                            + " was added to the cluster (run `etcdctl member add " + config.name()
+                            + " --peer-urls=...` first), or it was removed");
+                }
+                LOG.info("joining the cluster: {} (retrying)", e.getCause().toString());
+            } catch (TimeoutException e) {
+                LOG.info("joining the cluster: no answer yet (retrying)");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while joining", e);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException("could not join the cluster within " + JOIN_TIMEOUT);
+            }
+        }
+        membership.joined(admitted.getId(), admitted.getClusterId());
+        LOG.info("admitted to cluster {} as member {}; catching up", Long.toHexString(admitted.getClusterId()),
+                Long.toHexString(admitted.getId()));
+        while (membership.registry().byName(config.name()) == null) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("admitted, but not caught up within " + JOIN_TIMEOUT);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while catching up", e);
+            }
+        }
     }
 
     /**
@@ -119,13 +192,22 @@ public final class MetaStore implements AutoCloseable {
         Runnable attempt = new Runnable() {
             @Override
             public void run() {
-                if (closed || server.published()) {
+                if (closed) {
+                    return;
+                }
+                if (membership.removed(config.name())) {
+                    LOG.warn("the member has been permanently removed from the cluster");
+                    removed.complete(null);
+                    return;
+                }
+                if (server.published()) {
+                    timer.schedule(this, 1, TimeUnit.SECONDS); // keep watching for removal
                     return;
                 }
                 try {
-                    server.propose(server.publishCommand(), io.metastore.proto.etcdserverpb.ResponseHeader.parser())
+                    server.propose(server.publishCommand(), MemberAttributes.parser())
                             .whenComplete((r, e) -> {
-                                if (e != null && !closed) {
+                                if (!closed) {
                                     timer.schedule(this, 1, TimeUnit.SECONDS);
                                 }
                             });
@@ -185,6 +267,7 @@ public final class MetaStore implements AutoCloseable {
                 .snapshotCount(config.snapshotCount())
                 .maxRequestBytes(config.maxRequestBytes() + 512 * 1024)
                 .leadershipListener(listener)
+                .joining(config.joinsExistingCluster())
                 .build();
     }
 
@@ -199,11 +282,11 @@ public final class MetaStore implements AutoCloseable {
                 .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; etcd's --grpc-keepalive-min-time
                 .permitKeepAliveWithoutCalls(false)
                 .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
-                .addService(new KvService(server))
-                .addService(watchService)
-                .addService(leaseService)
-                .addService(new MaintenanceService(server, maintenanceExecutor))
-                .addService(new ClusterService(server))
+                .addService(ServerInterceptors.intercept(new KvService(server), guard))
+                .addService(ServerInterceptors.intercept(watchService, guard))
+                .addService(ServerInterceptors.intercept(leaseService, guard))
+                .addService(ServerInterceptors.intercept(new MaintenanceService(server, maintenanceExecutor), guard))
+                .addService(ServerInterceptors.intercept(clusterService, guard))
                 .addService(health.getHealthService())
                 .build()
                 .start();
@@ -217,6 +300,11 @@ public final class MetaStore implements AutoCloseable {
             out.add(new InetSocketAddress(u.getHost(), u.getPort()));
         }
         return out;
+    }
+
+    /** Completes when this member learns it was removed from the cluster (etcd then stops; so does the launcher). */
+    public CompletableFuture<Void> removedFromCluster() {
+        return removed;
     }
 
     public EtcdServer server() {
@@ -253,6 +341,9 @@ public final class MetaStore implements AutoCloseable {
             grpc.shutdownNow();
         }
         publisher.shutdownNow();
+        clusterService.close();
+        guard.close();
+        reconciler.close();
         autoCompactor.close();
         leaseLoop.close();
         watchHub.close();

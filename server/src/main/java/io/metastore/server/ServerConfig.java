@@ -66,6 +66,27 @@ public record ServerConfig(
         return b;
     }
 
+    /** etcd's request timeout: 5 s plus twice the election timeout. */
+    public Duration requestTimeout() {
+        return Duration.ofSeconds(5).plus(electionTimeout.multipliedBy(2));
+    }
+
+    /** This member's own peer URLs: its entries in --initial-cluster (etcd requires they match what it advertises). */
+    public List<String> localPeerUrls() {
+        List<String> out = new java.util.ArrayList<>();
+        for (InitialMember m : initialCluster) {
+            if (m.name().equals(name)) {
+                out.add(m.peerUrl());
+            }
+        }
+        return out.isEmpty() ? initialAdvertisePeerUrls : List.copyOf(out);
+    }
+
+    /** etcd's --initial-cluster-state existing: this member joins a running cluster that MemberAdd prepared. */
+    public boolean joinsExistingCluster() {
+        return "existing".equals(initialClusterState);
+    }
+
     public long effectiveQuotaBytes() {
         return quotaBackendBytes <= 0 ? DEFAULT_QUOTA_BYTES : quotaBackendBytes;
     }

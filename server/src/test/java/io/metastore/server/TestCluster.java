@@ -12,11 +12,15 @@ import java.util.concurrent.CompletableFuture;
 public final class TestCluster implements AutoCloseable {
     private final Path dir;
     private final List<ServerConfig> configs = new ArrayList<>();
-    private final MetaStore[] members;
+    private final List<ServerConfig.InitialMember> initialCluster;
+    private final ServerConfig.StorageEngine engine;
+    private MetaStore[] members;
 
     private TestCluster(int n, ServerConfig.StorageEngine engine) throws IOException {
         dir = Files.createTempDirectory("metastore-cluster");
+        this.engine = engine;
         List<ServerConfig.InitialMember> initial = new ArrayList<>();
+        this.initialCluster = initial;
         int[] client = new int[n];
         int[] peer = new int[n];
         for (int i = 0; i < n; i++) {
@@ -56,6 +60,28 @@ public final class TestCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a member that joins the running cluster (etcd's --initial-cluster-state existing) after a MemberAdd
+     * with {@code peerUrl}; returns its index. Blocks until it has been admitted and caught up.
+     */
+    public synchronized int startJoining(String name, int clientPort, int peerPort) {
+        List<ServerConfig.InitialMember> initial = new ArrayList<>(initialCluster);
+        initial.add(new ServerConfig.InitialMember(name, "http://127.0.0.1:" + peerPort));
+        ServerConfig.Builder b = ServerConfig.builder(name).dataDir(dir.resolve(name)).storageEngine(engine)
+                .singleMemberUrls("http://127.0.0.1:" + clientPort, "http://127.0.0.1:" + peerPort);
+        b.initialCluster = initial;
+        b.initialClusterState = "existing";
+        ServerConfig c = b.build();
+        configs.add(c);
+        members = java.util.Arrays.copyOf(members, members.length + 1);
+        members[members.length - 1] = startMember(c);
+        return members.length - 1;
+    }
+
+    public ServerConfig config(int i) {
+        return configs.get(i);
+    }
+
     public int size() {
         return members.length;
     }
@@ -70,8 +96,10 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public void stop(int i) {
-        members[i].close();
-        members[i] = null;
+        if (members[i] != null) {
+            members[i].close();
+            members[i] = null;
+        }
     }
 
     public void restart(int i) {

@@ -117,10 +117,14 @@ public final class EtcdApplier implements CommandApplier {
             case LEASE_REVOKE -> leases.revoke(txn, cmd.getLeaseRevoke());
             case LEASE_CHECKPOINT -> leases.checkpoint(txn, cmd.getLeaseCheckpoint());
             case ALARM -> alarm(txn, cmd.getAlarm());
-            case MEMBER_ATTRIBUTES -> {
-                members.publish(txn, cmd.getMemberAttributes());
-                yield io.metastore.proto.etcdserverpb.ResponseHeader.getDefaultInstance();
+            case MEMBER_ATTRIBUTES -> members.applyPublish(txn, cmd.getMemberAttributes());
+            case MEMBER_ADD -> members.applyAdd(txn, cmd.getMemberAdd());
+            case MEMBER_REMOVE -> {
+                members.applyRemove(txn, cmd.getMemberRemove());
+                yield cmd.getMemberRemove();
             }
+            case MEMBER_UPDATE -> members.applyUpdate(txn, cmd.getMemberUpdate());
+            case MEMBER_PROMOTE -> members.applyPromote(txn, cmd.getMemberPromote());
             default -> throw EtcdError.NOT_CAPABLE.toException();
         };
     }

@@ -56,6 +56,8 @@ public enum EtcdError {
     TIMEOUT_DUE_TO_LEADER_FAIL(Code.UNAVAILABLE, "etcdserver: request timed out, possibly due to previous leader failure"),
     TIMEOUT_DUE_TO_CONNECTION_LOST(Code.UNAVAILABLE, "etcdserver: request timed out, possibly due to connection lost"),
     TIMEOUT_WAIT_APPLIED_INDEX(Code.UNAVAILABLE, "etcdserver: request timed out, waiting for the applied index took too long"),
+    TIMEOUT_LEADER_TRANSFER(Code.UNKNOWN, // not in etcd's error map: togRPCError sends it as Unknown
+             "etcdserver: request timed out, leader transfer took too long"),
     UNHEALTHY(Code.UNAVAILABLE, "etcdserver: unhealthy cluster"),
     CORRUPT(Code.DATA_LOSS, "etcdserver: corrupt cluster"),
     NOT_SUPPORTED_FOR_LEARNER(Code.FAILED_PRECONDITION, "etcdserver: rpc not supported for learner"),

@@ -132,4 +132,12 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
             throw new IllegalStateException("interrupted while streaming a snapshot", e);
         }
     }
+
+    @Override
+    public void moveLeader(io.metastore.proto.etcdserverpb.MoveLeaderRequest request,
+                           StreamObserver<io.metastore.proto.etcdserverpb.MoveLeaderResponse> out) {
+        Unary.reply(() -> server.members().moveLeader(request.getTargetID()).thenApply(v ->
+                // etcd answers with an empty response (no header) here
+                io.metastore.proto.etcdserverpb.MoveLeaderResponse.getDefaultInstance()), out);
+    }
 }

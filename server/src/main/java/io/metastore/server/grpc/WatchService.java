@@ -35,7 +35,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     @Override
     public StreamObserver<WatchRequest> watch(StreamObserver<WatchResponse> out) {
         ServerCallStreamObserver<WatchResponse> call = (ServerCallStreamObserver<WatchResponse>) out;
-        Drain drain = new Drain(call);
+        Drain drain = new Drain(call, Boolean.TRUE.equals(RequestGuard.REQUIRE_LEADER.get()));
         WatchStream stream = server.openWatchStream(drain::run);
         drain.stream = stream;
         call.setOnReadyHandler(drain::run);
@@ -80,6 +80,17 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
         open.clear();
     }
 
+    /** Ends the streams opened with {@code hasleader=true}, as etcd does when its member has lost the leader. */
+    public void endStreamsRequiringLeader() {
+        io.grpc.StatusRuntimeException noLeader = GrpcErrors.toStatus(io.metastore.server.etcd.EtcdError.NO_LEADER);
+        for (Drain d : open) {
+            if (d.requireLeader && open.remove(d)) {
+                d.terminate(noLeader);
+                d.stream.close();
+            }
+        }
+    }
+
     /** etcd's v3rpc normalisation of a create request. */
     private static WatchRequestSpec spec(WatchCreateRequest c) {
         byte[] key = c.getKey().isEmpty() ? new byte[] {0} : c.getKey().toByteArray();
@@ -99,13 +110,15 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
     /** Serialises sends from the apply thread, the sync thread and the transport (work-in-progress counter). */
     private final class Drain {
         private final ServerCallStreamObserver<WatchResponse> call;
+        private final boolean requireLeader;
         private final AtomicInteger wip = new AtomicInteger();
         volatile WatchStream stream;
         private volatile io.grpc.StatusRuntimeException terminal;
         private boolean terminated;
 
-        Drain(ServerCallStreamObserver<WatchResponse> call) {
+        Drain(ServerCallStreamObserver<WatchResponse> call, boolean requireLeader) {
             this.call = call;
+            this.requireLeader = requireLeader;
         }
 
         void run() {

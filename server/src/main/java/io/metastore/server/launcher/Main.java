@@ -48,6 +48,7 @@ public final class Main {
             }, "shutdown");
             t.start();
         };
+        member.removedFromCluster().thenRun(stop); // etcd stops a member that was removed
         Signal.handle(new Signal("TERM"), s -> stop.run());
         Signal.handle(new Signal("INT"), s -> stop.run());
         try {
