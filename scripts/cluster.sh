@@ -116,7 +116,9 @@ if [[ -f "$ENV_FILE" ]]; then
 else
   cl_server="${server:-metastore}"
   cl_engine="${engine:-rocksdb}"
-  cl_token="metastore-local-cluster"
+  # One token per port layout: MetaStore derives its Ratis group from the token alone, so two local clusters must
+  # not share one (etcd's cluster ID also covers the peer URLs).
+  cl_token="local-cluster-${want_client[0]}"
   client_ports=("${want_client[@]}")
   peer_ports=("${want_peer[@]}")
 fi
