@@ -9,6 +9,8 @@
 #   scripts/cluster.sh [options] restart NAME     stop one member gracefully and start it again on its data dir
 #   scripts/cluster.sh [options] kill NAME        SIGKILL one member (crash drill; `start NAME` brings it back)
 #   scripts/cluster.sh [options] endpoints        print the client endpoints, comma-separated (for --endpoints=)
+#   scripts/cluster.sh [options] restore FILE     build a NEW cluster in DIR from `etcdctl snapshot save` FILE
+#                                                 (every member's data dir; then run `start`)
 #   scripts/cluster.sh [options] clean            stop everything and delete the cluster directory
 #
 # Options (before or after the command):
@@ -72,8 +74,13 @@ while [[ $# -gt 0 ]]; do
       shift ;;
   esac
 done
+snapshot_file=""
 case "$cmd" in
   start|stop|status|endpoints|clean) ;;
+  restore)
+    [[ -n "$target" ]] || { echo "cluster: restore needs a snapshot file (from etcdctl snapshot save)" >&2; exit 2; }
+    [[ -f "$target" ]] || { echo "cluster: no such file: $target" >&2; exit 2; }
+    snapshot_file="$(realpath "$target")"; target="" ;;
   restart|kill) [[ -n "$target" ]] || { echo "cluster: $cmd needs a member name (${NAMES[*]})" >&2; exit 2; } ;;
   "") usage >&2; exit 2 ;;
   *) echo "cluster: unknown command $cmd (see --help)" >&2; exit 2 ;;
@@ -85,7 +92,7 @@ case "$cmd" in status|endpoints|clean) [[ -z "$target" ]] || { echo "cluster: $c
 [[ -z "$engine" || "$engine" == rocksdb || "$engine" == memory ]] || { echo "cluster: --engine must be rocksdb or memory" >&2; exit 2; }
 [[ -z "$server" || "$server" == metastore || "$server" == etcd ]] || { echo "cluster: --server must be metastore or etcd" >&2; exit 2; }
 
-if [[ "$cmd" == start ]]; then mkdir -p "$dir" 2>/dev/null || die "cannot create $dir"; fi
+if [[ "$cmd" == start || "$cmd" == restore ]]; then mkdir -p "$dir" 2>/dev/null || die "cannot create $dir"; fi
 DIR="$(realpath -m "$dir")"
 ENV_FILE="$DIR/cluster.env"
 
@@ -105,7 +112,7 @@ if [[ -f "$ENV_FILE" ]]; then
   source "$ENV_FILE"   # sets cl_server, cl_engine, cl_token, client_ports, peer_ports
   # Starting with other settings than the cluster was created with is refused; other commands just use the
   # recorded ones (so `stop` always finds the cluster).
-  conflict() { if [[ "$cmd" == start || "$cmd" == restart ]]; then die "$1"; else say "note: $1"; fi; }
+  conflict() { if [[ "$cmd" == start || "$cmd" == restart || "$cmd" == restore ]]; then die "$1"; else say "note: $1"; fi; }
   [[ -z "$server" || "$server" == "$cl_server" ]] \
     || conflict "the cluster in $DIR runs $cl_server, not $server (use another --dir, or '$0 --dir $dir clean' first)"
   [[ -z "$engine" || "$engine" == "$cl_engine" || "$cl_server" == etcd ]] \
@@ -246,11 +253,7 @@ wait_ready() { # wait_ready "i j ..." "offsets": until each log shows the ready 
 
 do_start() {
   local i pid to_start=() offs=()
-  [[ -f "$ENV_FILE" ]] || {
-    [[ "$cl_server" != etcd ]] || command -v "$ETCD" >/dev/null || die "etcd not found at $ETCD"
-    printf 'cl_server=%s\ncl_engine=%s\ncl_token=%s\nclient_ports=(%s)\npeer_ports=(%s)\n' \
-      "$cl_server" "$cl_engine" "$cl_token" "${client_ports[*]}" "${peer_ports[*]}" >"$ENV_FILE"
-  }
+  write_env
   prepare_app
   for i in $(selected); do
     if pid="$(member_pid "$i")"; then say "${NAMES[$i]} is already running (pid $pid)"; continue; fi
@@ -274,6 +277,37 @@ do_start() {
   say "$cl_server cluster ($( [[ "$cl_server" == metastore ]] && echo "engine $cl_engine, " )dir $DIR)"
   say "endpoints: $(endpoints)"
   say "try: etcdctl --endpoints=$(endpoints) endpoint status --cluster -w table"
+}
+
+write_env() {
+  [[ -f "$ENV_FILE" ]] && return 0
+  [[ "$cl_server" != etcd ]] || [[ -x "$ETCD" ]] || die "etcd not found at $ETCD (Debian: apt-get install etcd-server; or set ETCD)"
+  printf 'cl_server=%s\ncl_engine=%s\ncl_token=%s\nclient_ports=(%s)\npeer_ports=(%s)\n' \
+    "$cl_server" "$cl_engine" "$cl_token" "${client_ports[*]}" "${peer_ports[*]}" >"$ENV_FILE"
+}
+
+# etcd's restore procedure for a whole cluster: the same snapshot into every member's (new) data dir, then start
+# all members with the usual flags. MetaStore's restore keeps keys, history and leases and starts a new Raft log.
+do_restore() {
+  local i
+  for i in 0 1 2; do
+    [[ ! -e "$(data_dir "$i")" ]] || die "$(data_dir "$i") exists; restore builds a new cluster (use another --dir, or clean first)"
+  done
+  write_env
+  prepare_app
+  for i in 0 1 2; do
+    if [[ "$cl_server" == metastore ]]; then
+      "$DIR/app/scripts/metastore" snapshot restore "$snapshot_file" --data-dir "$(data_dir "$i")" \
+        --name "${NAMES[$i]}" --storage-engine "$cl_engine" || die "restore into $(data_dir "$i") failed"
+    else
+      ETCDCTL_API=3 "$ETCDCTL" snapshot restore "$snapshot_file" --data-dir "$(data_dir "$i")" --name "${NAMES[$i]}" \
+        --initial-cluster "$(initial_cluster)" --initial-cluster-token "$cl_token" \
+        --initial-advertise-peer-urls "$(peer_url "$i")" >>"$(log_file "$i")" 2>&1 \
+        || die "etcdctl snapshot restore into $(data_dir "$i") failed (see $(log_file "$i"))"
+      say "restored snapshot $snapshot_file into $(data_dir "$i")"
+    fi
+  done
+  say "restored; start the cluster with: $0 --dir $dir start"
 }
 
 stop_members() { # stop_members SIGNAL i...: signal the running ones, wait (bounded), SIGKILL the rest
@@ -351,6 +385,9 @@ case "$cmd" in
     do_start ;;
   status) do_status ;;
   endpoints) endpoints ;;
+  restore)
+    any_running && die "members are running in $DIR; restore builds a new cluster (use another --dir)"
+    do_restore ;;
   clean)
     if [[ -f "$ENV_FILE" ]]; then
       stop_members TERM 0 1 2
