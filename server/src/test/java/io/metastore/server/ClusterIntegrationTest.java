@@ -19,13 +19,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Three in-process members: replication, reads and watches on every member, failover (first cluster slice). */
-class ClusterIntegrationTest {
+public class ClusterIntegrationTest {
 
     static ByteString bs(String s) {
         return ByteString.copyFromUtf8(s);
     }
 
-    static void await(String what, BooleanSupplier cond) throws InterruptedException {
+    public static void await(String what, BooleanSupplier cond) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

@@ -31,14 +31,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** etcd's Cluster API and MoveLeader on in-process members: grow, promote, shrink, move leadership. */
-class ClusterMembershipTest {
+public class ClusterMembershipTest {
 
     private static List<Member> members(RawClient c) {
         return c.cluster.memberList(MemberListRequest.newBuilder().setLinearizable(true).build()).getMembersList();
     }
 
     /** etcd counts only members that have published (have a name) as started. */
-    static void awaitPublished(TestCluster c) throws InterruptedException {
+    public static void awaitPublished(TestCluster c) throws InterruptedException {
         for (int i = 0; i < c.size(); i++) {
             MetaStore m = c.member(i);
             await("every member published", () -> m.server().membership().members().stream()

@@ -140,13 +140,17 @@ public final class MemberManager {
                 throw EtcdError.PEER_URL_EXIST.toException();
             }
         }
+        if (m.started() && !m.raftPeer().equals(new Membership.Member(m.id(), m.name(), urls, List.of(), m.learner())
+                .raftPeer())) {
+            // Ratis keeps one address per peer for the life of each server process (its connection cache is keyed
+            // by peer ID), so a running group cannot follow a started member to another host:port
+            throw new UnsupportedOperationException("metastore: a started member cannot move to another peer "
+                    + "host:port; remove it and add it again with the new peer URL");
+        }
         MemberRecord rec = record(m).toBuilder().clearPeerUrls().addAllPeerUrls(urls).build();
         return proposer.propose(RaftCommand.newBuilder().setMemberUpdate(rec).build(), MemberRecord.parser())
                 .thenCompose(this::appliedHere)
-                .thenCompose(updated -> awaitRaft(() -> {
-                    var peer = m.started() ? raft.membership().peer(m.name()) : null;
-                    return peer == null || peer.equals(membershipPeer(updated));
-                }))
+                // no wait for Ratis: the member is only reachable at its new URL once it restarts there
                 .thenApply(v -> MemberUpdateResponse.newBuilder().setHeader(header.get())
                         .addAllMembers(protoMembers()).build());
     }
@@ -216,11 +220,6 @@ public final class MemberManager {
     private static MemberRecord record(Membership.Member m) {
         return MemberRecord.newBuilder().setId(m.id()).setName(m.name()).addAllPeerUrls(m.peerUrls())
                 .addAllClientUrls(m.clientUrls()).setIsLearner(m.learner()).build();
-    }
-
-    private static io.metastore.raft.RaftPeerSpec membershipPeer(MemberRecord r) {
-        return new Membership.Member(r.getId(), r.getName(), r.getPeerUrlsList(), List.of(), r.getIsLearner())
-                .raftPeer();
     }
 
     /** etcd's URL check for member changes: absolute http(s)://host:port URLs, without duplicates. */

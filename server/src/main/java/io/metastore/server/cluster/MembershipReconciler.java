@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Leader duty: brings the Ratis configuration in line with the replicated etcd membership. Started members
- * that Ratis does not have yet are added (learners as listeners), promoted learners become voters, changed peer
- * URLs change the peer's address, and removed members leave. A peer Ratis has but the membership does not
+ * that Ratis does not have yet are added (learners as listeners), promoted learners become voters,
+ * and removed members leave. A peer Ratis has but the membership does not
  * know is left alone unless its removal was recorded: a member with a partial view must never shrink the group.
  * One change at a time; Ratis refuses a change while another is in progress.
  */
@@ -72,13 +72,13 @@ public final class MembershipReconciler implements AutoCloseable {
         List<RaftPeerSpec> listeners = new ArrayList<>();
         for (RaftPeerSpec p : current.voters()) {
             if (!membership.removed(p.name())) {
-                voters.add(wanted(p));
+                voters.add(p);
             }
         }
         for (RaftPeerSpec p : current.listeners()) {
             if (!membership.removed(p.name())) {
                 Membership.Member m = membership.byRaftName(p.name());
-                (m != null && !m.learner() ? voters : listeners).add(wanted(p));
+                (m != null && !m.learner() ? voters : listeners).add(p);
             }
         }
         for (Membership.Member m : membership.members()) {
@@ -92,12 +92,6 @@ public final class MembershipReconciler implements AutoCloseable {
             return null;
         }
         return target;
-    }
-
-    /** The peer at the address its member's (possibly updated) first peer URL names. */
-    private RaftPeerSpec wanted(RaftPeerSpec p) {
-        Membership.Member m = membership.byRaftName(p.name());
-        return m != null && !m.peerUrls().isEmpty() ? m.raftPeer() : p;
     }
 
     private static List<RaftPeerSpec> sorted(List<RaftPeerSpec> peers) {

@@ -26,6 +26,10 @@ final class GrpcErrors {
         if (t instanceof StatusRuntimeException s) {
             return s;
         }
+        if (t instanceof UnsupportedOperationException u) {
+            // something etcd does that MetaStore cannot: said plainly rather than with an invented etcd error
+            return Status.UNIMPLEMENTED.withDescription(u.getMessage()).asRuntimeException();
+        }
         LOG.error("request failed unexpectedly", t);
         return Status.UNKNOWN.withDescription(String.valueOf(t.getMessage())).asRuntimeException();
     }
