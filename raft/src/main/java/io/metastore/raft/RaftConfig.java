@@ -27,6 +27,7 @@ public final class RaftConfig {
     private final int maxRequestBytes;
     private final LeadershipListener leadershipListener;
     private final boolean joining;
+    private final boolean leaderLeaseReads;
     // Knobs for tests only (package-private).
     private final long logSegmentBytes;
     private final boolean snapshotOnStop;
@@ -42,6 +43,7 @@ public final class RaftConfig {
         this.maxRequestBytes = b.maxRequestBytes;
         this.leadershipListener = b.leadershipListener;
         this.joining = b.joining;
+        this.leaderLeaseReads = b.leaderLeaseReads;
         this.logSegmentBytes = b.logSegmentBytes;
         this.snapshotOnStop = b.snapshotOnStop;
 
@@ -88,6 +90,7 @@ public final class RaftConfig {
         return new Builder().localName(localName).peers(peers).storageDir(storageDir).clusterToken(clusterToken)
                 .heartbeatInterval(heartbeatInterval).electionTimeout(electionTimeout).snapshotCount(snapshotCount)
                 .maxRequestBytes(maxRequestBytes).leadershipListener(leadershipListener).joining(joining)
+                .leaderLeaseReads(leaderLeaseReads)
                 .logSegmentBytes(logSegmentBytes).snapshotOnStop(snapshotOnStop);
     }
 
@@ -116,6 +119,12 @@ public final class RaftConfig {
      * {@link #peers()} are whom it asks; its own entry gives the address it listens on.
      */
     public boolean joining() { return joining; }
+    /**
+     * Ratis's leader lease: while its lease (90% of the minimum election timeout since a quorum last answered)
+     * holds, the leader serves linearizable reads without a heartbeat round. Safe only while clocks advance at
+     * about the same rate on every member; off by default, as etcd has no such mode.
+     */
+    public boolean leaderLeaseReads() { return leaderLeaseReads; }
 
     /** etcd's request timeout: 5 s + 2 x election timeout. */
     public Duration requestTimeout() {
@@ -133,7 +142,8 @@ public final class RaftConfig {
     public String toString() {
         return "RaftConfig{local=" + localName + ", peers=" + peers + ", storageDir=" + storageDir
                 + ", heartbeat=" + heartbeatInterval.toMillis() + "ms, election=" + electionTimeout.toMillis()
-                + "ms, snapshotCount=" + snapshotCount + (joining ? ", joining" : "") + ", maxRequestBytes=" + maxRequestBytes + "}";
+                + "ms, snapshotCount=" + snapshotCount + (joining ? ", joining" : "")
+                + (leaderLeaseReads ? ", leader-lease reads" : "") + ", maxRequestBytes=" + maxRequestBytes + "}";
     }
 
     public static final class Builder {
@@ -147,6 +157,7 @@ public final class RaftConfig {
         private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
         private LeadershipListener leadershipListener;
         private boolean joining;
+        private boolean leaderLeaseReads;
         private long logSegmentBytes = DEFAULT_LOG_SEGMENT_BYTES;
         private boolean snapshotOnStop = true;
 
@@ -162,6 +173,7 @@ public final class RaftConfig {
         public Builder maxRequestBytes(int v) { this.maxRequestBytes = v; return this; }
         public Builder leadershipListener(LeadershipListener v) { this.leadershipListener = v; return this; }
         public Builder joining(boolean v) { this.joining = v; return this; }
+        public Builder leaderLeaseReads(boolean v) { this.leaderLeaseReads = v; return this; }
         /** Tests only: Ratis log segment size (small segments make purging observable). */
         Builder logSegmentBytes(long v) { this.logSegmentBytes = v; return this; }
         /** Tests only: take a snapshot when the node closes (Ratis's default, on in production). */

@@ -268,6 +268,7 @@ public final class RaftNode implements AutoCloseable {
         // Linearizable reads by ReadIndex, on any member.
         RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
         RaftServerConfigKeys.Read.setTimeout(p, ms(c.requestTimeout().toMillis()));
+        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, c.leaderLeaseReads());
 
         // Entry size: an entry of maxRequestBytes must fit the appender buffer, the log write buffer and a gRPC
         // message (Ratis checks write.buffer >= appender.buffer + 8 and grpc.message >= appender.buffer + 1 MiB).

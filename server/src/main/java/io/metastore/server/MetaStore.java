@@ -268,6 +268,7 @@ public final class MetaStore implements AutoCloseable {
                 .maxRequestBytes(config.maxRequestBytes() + 512 * 1024)
                 .leadershipListener(listener)
                 .joining(config.joinsExistingCluster())
+                .leaderLeaseReads(config.leaderLeaseReads())
                 .build();
     }
 

@@ -34,7 +34,8 @@ public record ServerConfig(
         long snapshotCount,
         String logLevel,
         StorageEngine storageEngine,
-        Duration watchProgressNotifyInterval) {
+        Duration watchProgressNotifyInterval,
+        boolean leaderLeaseReads) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -63,6 +64,7 @@ public record ServerConfig(
         b.maxTxnOps = maxTxnOps; b.heartbeatInterval = heartbeatInterval; b.electionTimeout = electionTimeout;
         b.snapshotCount = snapshotCount; b.logLevel = logLevel; b.storageEngine = storageEngine;
         b.watchProgressNotifyInterval = watchProgressNotifyInterval;
+        b.leaderLeaseReads = leaderLeaseReads;
         return b;
     }
 
@@ -113,11 +115,13 @@ public record ServerConfig(
         public String logLevel = "info";
         public StorageEngine storageEngine = StorageEngine.ROCKSDB;
         public Duration watchProgressNotifyInterval = Duration.ofMinutes(10);
+        public boolean leaderLeaseReads = false;
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
         public Builder quotaBackendBytes(long bytes) { this.quotaBackendBytes = bytes; return this; }
         public Builder snapshotCount(long n) { this.snapshotCount = n; return this; }
+        public Builder leaderLeaseReads(boolean on) { this.leaderLeaseReads = on; return this; }
         public Builder watchProgressNotifyInterval(Duration d) { this.watchProgressNotifyInterval = d; return this; }
         public Builder autoCompaction(String mode, String retention) {
             this.autoCompactionMode = mode;
@@ -140,7 +144,7 @@ public record ServerConfig(
                     List.copyOf(listenPeerUrls), List.copyOf(initialAdvertisePeerUrls), List.copyOf(initialCluster),
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
-                    snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval);
+                    snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads);
         }
     }
 }

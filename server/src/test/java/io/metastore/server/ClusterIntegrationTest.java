@@ -74,6 +74,37 @@ public class ClusterIntegrationTest {
     }
 
     @Test
+    void leaderLeaseReadsStayLinearizableAcrossALeaderChange() throws Exception {
+        try (TestCluster c = TestCluster.start(3, ServerConfig.StorageEngine.MEMORY, b -> b.leaderLeaseReads(true))) {
+            await("a leader", () -> c.leader() >= 0);
+            int leader = c.leader();
+            RawClient[] raw = {new RawClient(c.port(0)), new RawClient(c.port(1)), new RawClient(c.port(2))};
+            try {
+                for (int i = 0; i < 3; i++) {
+                    raw[i].kv.put(PutRequest.newBuilder().setKey(bs("lease-read")).setValue(bs("v" + i)).build());
+                    for (int j = 0; j < 3; j++) {
+                        assertEquals(bs("v" + i), raw[j].kv.range(RangeRequest.newBuilder().setKey(bs("lease-read"))
+                                .build()).getKvs(0).getValue(), "member " + j + " reads the latest write");
+                    }
+                }
+                c.stop(leader);
+                await("a new leader", () -> c.leader() >= 0);
+                int a = (leader + 1) % 3;
+                int b = (leader + 2) % 3;
+                raw[a].kv.put(PutRequest.newBuilder().setKey(bs("lease-read")).setValue(bs("after")).build());
+                assertEquals(bs("after"), raw[b].kv.range(RangeRequest.newBuilder().setKey(bs("lease-read")).build())
+                        .getKvs(0).getValue());
+                assertEquals(bs("after"), raw[c.leader()].kv.range(RangeRequest.newBuilder().setKey(bs("lease-read"))
+                        .build()).getKvs(0).getValue());
+            } finally {
+                for (RawClient r : raw) {
+                    r.close();
+                }
+            }
+        }
+    }
+
+    @Test
     void membersPublishTheirClientUrls() throws Exception {
         try (TestCluster c = TestCluster.start(3, ServerConfig.StorageEngine.ROCKSDB);
              RawClient raw = new RawClient(c.port(2))) {

@@ -16,7 +16,8 @@ public final class TestCluster implements AutoCloseable {
     private final ServerConfig.StorageEngine engine;
     private MetaStore[] members;
 
-    private TestCluster(int n, ServerConfig.StorageEngine engine) throws IOException {
+    private TestCluster(int n, ServerConfig.StorageEngine engine, java.util.function.Consumer<ServerConfig.Builder> tweak)
+            throws IOException {
         dir = Files.createTempDirectory("metastore-cluster");
         this.engine = engine;
         List<ServerConfig.InitialMember> initial = new ArrayList<>();
@@ -32,6 +33,7 @@ public final class TestCluster implements AutoCloseable {
             ServerConfig.Builder b = ServerConfig.builder("m" + (i + 1)).dataDir(dir.resolve("m" + (i + 1)))
                     .storageEngine(engine).singleMemberUrls("http://127.0.0.1:" + client[i], "http://127.0.0.1:" + peer[i]);
             b.initialCluster = initial;
+            tweak.accept(b);
             configs.add(b.build());
         }
         members = new MetaStore[n];
@@ -45,8 +47,14 @@ public final class TestCluster implements AutoCloseable {
     }
 
     public static TestCluster start(int n, ServerConfig.StorageEngine engine) {
+        return start(n, engine, b -> { });
+    }
+
+    /** With {@code tweak} applied to every member's configuration. */
+    public static TestCluster start(int n, ServerConfig.StorageEngine engine,
+                                    java.util.function.Consumer<ServerConfig.Builder> tweak) {
         try {
-            return new TestCluster(n, engine);
+            return new TestCluster(n, engine, tweak);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -83,6 +83,9 @@ public final class EtcdFlags {
                     (b, v) -> b.electionTimeout = Duration.ofMillis(decimal(v, 0, Integer.MAX_VALUE))),
             new Flag("snapshot-count", "10000", "Number of committed transactions to trigger a snapshot.",
                     (b, v) -> b.snapshotCount = decimal(v, 1, Long.MAX_VALUE)),
+            new Flag("leader-lease-reads", "false", "MetaStore only: the leader serves linearizable reads without a "
+                    + "quorum round while its Raft leader lease holds (assumes clocks advance at similar rates).",
+                    (b, v) -> b.leaderLeaseReads = boolValue(v)),
             new Flag("log-level", "info", "Log level: debug, info, warn, error, panic or fatal.",
                     (b, v) -> b.logLevel = oneOf(v, "debug", "info", "warn", "error", "panic", "fatal")),
             new Flag("storage-engine", "rocksdb", "MetaStore only: rocksdb or memory (nothing kept on disk).",
@@ -176,7 +179,8 @@ public final class EtcdFlags {
             if (!name.equals("version") && !BY_NAME.containsKey(name) && !NOT_IMPLEMENTED.containsKey(name)) {
                 throw new FlagException("unknown flag: " + (eq < 0 ? arg : arg.substring(0, arg.indexOf('='))));
             }
-            boolean isBool = name.equals("version") || NOT_IMPLEMENTED.getOrDefault(name, false);
+            boolean isBool = name.equals("version") || name.equals("leader-lease-reads")
+                    || NOT_IMPLEMENTED.getOrDefault(name, false);
             if (value == null && isBool) {
                 value = "true";
             } else if (value == null) {
@@ -293,6 +297,14 @@ public final class EtcdFlags {
 
     private static FlagException invalid(Value v, String reason) {
         return new FlagException("invalid value \"" + v.text() + "\" for " + v.origin() + ": " + reason);
+    }
+
+    private static boolean boolValue(String v) {
+        return switch (v) {
+            case "1", "t", "T", "true", "TRUE", "True" -> true;
+            case "0", "f", "F", "false", "FALSE", "False" -> false;
+            default -> throw new IllegalArgumentException("not a boolean (use true or false)");
+        };
     }
 
     /** Go's strconv.ParseBool. */

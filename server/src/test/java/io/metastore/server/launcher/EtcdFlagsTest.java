@@ -60,6 +60,15 @@ class EtcdFlagsTest {
     }
 
     @Test
+    void leaderLeaseReadsAreOffUnlessAsked() throws Exception {
+        assertEquals(false, parse().leaderLeaseReads());
+        assertEquals(true, parse("--leader-lease-reads").leaderLeaseReads());
+        assertEquals(true, parse("--leader-lease-reads=true").leaderLeaseReads());
+        assertEquals(false, parse("--leader-lease-reads=false").leaderLeaseReads());
+        assertEquals(true, parse().toBuilder().leaderLeaseReads(true).build().leaderLeaseReads());
+    }
+
+    @Test
     void dataDirAndInitialClusterFollowName() throws Exception {
         ServerConfig c = parse("--name", "infra1");
         assertEquals(Path.of("infra1.etcd"), c.dataDir());
