@@ -16,6 +16,7 @@ public final class RaftConfig {
     /** etcd's --max-request-bytes default (1.5 MiB) plus its 512 KiB gRPC overhead allowance. */
     public static final int DEFAULT_MAX_REQUEST_BYTES = 1536 * 1024 + 512 * 1024;
     static final long DEFAULT_LOG_SEGMENT_BYTES = 32L * 1024 * 1024;
+    static final long MIN_LOG_SEGMENT_BYTES = 1024L * 1024;
 
     private final String localName;
     private final List<RaftPeerSpec> peers;
@@ -44,7 +45,10 @@ public final class RaftConfig {
         this.leadershipListener = b.leadershipListener;
         this.joining = b.joining;
         this.leaderLeaseReads = b.leaderLeaseReads;
-        this.logSegmentBytes = b.logSegmentBytes;
+        // Ratis purges whole closed segments only: size them after the snapshot interval (about 1 KiB per entry),
+        // so a snapshot lets the log shrink even when entries are small
+        this.logSegmentBytes = b.logSegmentBytes > 0 ? b.logSegmentBytes
+                : Math.max(MIN_LOG_SEGMENT_BYTES, Math.min(DEFAULT_LOG_SEGMENT_BYTES, b.snapshotCount * 1024));
         this.snapshotOnStop = b.snapshotOnStop;
 
         if (clusterToken.isEmpty()) {
@@ -158,7 +162,7 @@ public final class RaftConfig {
         private LeadershipListener leadershipListener;
         private boolean joining;
         private boolean leaderLeaseReads;
-        private long logSegmentBytes = DEFAULT_LOG_SEGMENT_BYTES;
+        private long logSegmentBytes = 0; // 0: derived from snapshotCount
         private boolean snapshotOnStop = true;
 
         private Builder() {}

@@ -749,6 +749,16 @@ public final class RaftNode implements AutoCloseable {
         return config.localName();
     }
 
+    /** The first index still in this member's log (entries before it were purged after a snapshot). */
+    public long firstLogIndex() {
+        return division.getRaftLog().getStartIndex();
+    }
+
+    /** Snapshots this member installed from a leader (catch-up past the leader's purged log) since it started. */
+    public long snapshotInstalls() {
+        return stateMachine.snapshotInstalls();
+    }
+
     public RaftConfig config() {
         return config;
     }

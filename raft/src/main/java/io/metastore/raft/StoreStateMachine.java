@@ -270,6 +270,13 @@ final class StoreStateMachine extends BaseStateMachine {
         }
     }
 
+    private final java.util.concurrent.atomic.AtomicLong installs = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many snapshots this member installed from a leader since it started. */
+    long snapshotInstalls() {
+        return installs.get();
+    }
+
     /** Loads the snapshot Ratis installed from the leader; on the updater thread (StateMachineUpdater.reload). */
     @Override
     public void reinitialize() throws IOException {
@@ -279,6 +286,7 @@ final class StoreStateMachine extends BaseStateMachine {
         }
         LOG.info("Installing {} received from the leader", snap);
         restoreFrom(snap);
+        installs.incrementAndGet();
         setLastAppliedTermIndex(snap.termIndex);
         LifeCycle lc = getLifeCycle();
         if (lc.getCurrentState() == LifeCycle.State.PAUSED) {

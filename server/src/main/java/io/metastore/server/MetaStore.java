@@ -308,6 +308,11 @@ public final class MetaStore implements AutoCloseable {
         return removed;
     }
 
+    /** This member's Raft node (tests and operators' diagnostics). */
+    public RaftNode raft() {
+        return raft;
+    }
+
     public EtcdServer server() {
         return server;
     }

@@ -164,6 +164,37 @@ public class ClusterMembershipTest {
         }
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(ServerConfig.StorageEngine.class)
+    void aMemberAddedAfterTheLogWasPurgedCatchesUpBySnapshot(ServerConfig.StorageEngine engine) throws Exception {
+        try (TestCluster c = TestCluster.start(3, engine, b -> b.snapshotCount(50))) {
+            await("a leader", () -> c.leader() >= 0);
+            awaitPublished(c);
+            try (RawClient r = new RawClient(c.port(0))) {
+                // 1 MiB log segments (the smallest): 4 KiB values fill a few, which the snapshots let Ratis purge
+                String value = "v".repeat(4096);
+                for (int i = 0; i < 600; i++) {
+                    r.kv.put(PutRequest.newBuilder().setKey(bs("purge/" + i)).setValue(bs(value)).build());
+                }
+                int leader = c.leader();
+                await("the leader's log purged", () -> c.member(leader).raft().firstLogIndex() > 1);
+                int peer = TestMember.freePort();
+                r.cluster.memberAdd(MemberAddRequest.newBuilder().addPeerURLs("http://127.0.0.1:" + peer).build());
+                int m4 = c.startJoining("m4", TestMember.freePort(), peer);
+                assertTrue(c.member(m4).raft().snapshotInstalls() >= 1, "caught up by snapshot install");
+                try (RawClient newcomer = new RawClient(c.port(m4))) {
+                    assertEquals(600, newcomer.kv.range(RangeRequest.newBuilder().setKey(bs("purge/"))
+                            .setRangeEnd(bs("purge0")).setSerializable(true).setCountOnly(true).build()).getCount());
+                    long rev = r.kv.range(RangeRequest.newBuilder().setKey(bs("purge/0")).build()).getHeader().getRevision();
+                    var req = io.metastore.proto.etcdserverpb.HashKVRequest.newBuilder().setRevision(rev).build();
+                    await("m4 applied up to " + rev, () -> newcomer.kv.range(RangeRequest.newBuilder()
+                            .setKey(bs("purge/0")).setSerializable(true).build()).getHeader().getRevision() >= rev);
+                    assertEquals(r.maintenance.hashKV(req).getHash(), newcomer.maintenance.hashKV(req).getHash());
+                }
+            }
+        }
+    }
+
     @Test
     void membershipErrorsMatchEtcd() throws Exception {
         try (TestCluster c = TestCluster.start(3, ServerConfig.StorageEngine.MEMORY)) {
