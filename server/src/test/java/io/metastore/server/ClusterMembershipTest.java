@@ -273,6 +273,21 @@ public class ClusterMembershipTest {
                     await("no leader", () -> c.member(follower).server().leaderName() == null);
                     assertEtcdError(Status.Code.UNAVAILABLE, "etcdserver: no leader",
                             () -> needsLeader.put(PutRequest.newBuilder().setKey(bs("hl")).build()));
+                    // without hasleader: etcd's errors within a bound (request timeout 7 s), never a hang
+                    for (Runnable call : List.<Runnable>of(
+                            () -> f.kv.put(PutRequest.newBuilder().setKey(bs("hl")).build()),
+                            () -> f.kv.range(RangeRequest.newBuilder().setKey(bs("hl")).build()))) {
+                        long t0 = System.nanoTime();
+                        StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(
+                                StatusRuntimeException.class, call::run);
+                        long ms = (System.nanoTime() - t0) / 1_000_000;
+                        assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.toString());
+                        assertTrue(List.of("etcdserver: request timed out", "etcdserver: no leader")
+                                .contains(e.getStatus().getDescription()), e.toString());
+                        assertTrue(ms < 9_000, "answered in " + ms + " ms");
+                    }
+                    assertEquals(1, f.kv.range(RangeRequest.newBuilder().setKey(bs("hl")).setSerializable(true).build())
+                            .getCount(), "serializable reads are served locally");
                     // etcd ends such streams after three election timeouts without a leader
                     await("the watch stream ended", () -> w.error != null);
                     Status ended = Status.fromThrowable(w.error);
