@@ -34,6 +34,7 @@
 # A PID file is trusted only if the process's command line still names the member's data dir.
 #
 # Environment: METASTORE_CLUSTER_DIR, METASTORE_CLUSTER_PORT_BASE, METASTORE_CLUSTER_START_TIMEOUT,
+# METASTORE_SERVER_FLAGS (extra flags for MetaStore members only, e.g. --leader-lease-reads),
 # METASTORE_CLUSTER_STOP_TIMEOUT, METASTORE_CLUSTER_FLAGS (extra flags for every member, split on whitespace,
 # e.g. "--heartbeat-interval 100 --election-timeout 1000"), METASTORE_JAVA_OPTS (member JVMs), ETCD, ETCDCTL.
 set -euo pipefail
@@ -195,6 +196,9 @@ launch() { # launch i: start member i in the background, write its PID file
   if [[ "$cl_server" == metastore ]]; then
     bin="$DIR/app/scripts/metastore"
     extra+=(--storage-engine "$cl_engine")
+    local more=()
+    read -r -a more <<<"${METASTORE_SERVER_FLAGS:-}" # MetaStore-only flags (e.g. --leader-lease-reads)
+    extra+=(${more[@]+"${more[@]}"})
   else
     bin="$ETCD"
     [[ -x "$bin" ]] || die "etcd not found at $bin (Debian: apt-get install etcd-server; or set ETCD)"
