@@ -104,6 +104,7 @@ public final class RaftNode implements AutoCloseable {
 
     private final Object clientLock = new Object();
     private RaftClient client;
+    private RaftPeerId clientLeader;
 
     // ReadIndex coalescing: at most one round in flight plus one queued batch.
     private final Object readLock = new Object();
@@ -196,6 +197,7 @@ public final class RaftNode implements AutoCloseable {
             shutdownExecutors();
             throw e;
         }
+        timer.scheduleWithFixedDelay(this::nudgeStuckFollowers, NUDGE_PERIOD_MS, NUDGE_PERIOD_MS, TimeUnit.MILLISECONDS);
         LOG.info("Raft node {} started ({}, group {}, {})", name, option, groupUuid, config);
     }
 
@@ -462,12 +464,27 @@ public final class RaftNode implements AutoCloseable {
         });
     }
 
+    /**
+     * The forwarding client, rebuilt whenever this member learns of a new leader. Ratis's client keeps sending to
+     * the leader it knew: with that leader frozen or cut off, each attempt waits out the whole request timeout, so
+     * a write forwarded after a failover would time out although this member already knows the new leader. The
+     * old client is closed once its in-flight requests can no longer be answered.
+     */
     private RaftClient client() {
         synchronized (clientLock) {
             if (closed) {
                 return null;
             }
+            RaftPeerId known = division.getInfo().getLeaderId();
+            if (client != null && known != null && !known.equals(clientLeader) && !known.equals(localId)) {
+                RaftClient old = client;
+                client = null;
+                if (schedule(() -> closeQuietly(old), requestTimeoutMs + 1000) == null) {
+                    closeQuietly(old);
+                }
+            }
             if (client == null) {
+                clientLeader = known;
                 int attempts = (int) Math.max(2, requestTimeoutMs / retryDelayMs + 1);
                 client = RaftClient.newBuilder()
                         .setProperties(properties)
@@ -478,6 +495,14 @@ public final class RaftNode implements AutoCloseable {
                         .build();
             }
             return client;
+        }
+    }
+
+    private static void closeQuietly(RaftClient c) {
+        try {
+            c.close();
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("Closing a forwarding client failed", e);
         }
     }
 
@@ -629,6 +654,65 @@ public final class RaftNode implements AutoCloseable {
             round.completeExceptionally(stopped());
         }
     }
+
+    // ------------------------------------------------------------------------------------------------ catch-up
+
+    private final java.util.Map<String, long[]> lagging = new java.util.HashMap<>(); // name -> {commit, checks, next}
+    private long lastSeenLogIndex = -1;
+
+    /**
+     * Works around a Ratis 3.3.0 replication bug (cf. RATIS-2605): a follower that rejoins with leftover entries
+     * from an old term can answer the leader's heartbeats with INCONSISTENCY forever while nothing is written,
+     * never getting the entries it misses; any new entry ends the loop. On the leader, a follower whose commit
+     * index stays behind while the log does not grow gets an empty entry (a no-op for the state machine), then
+     * again with a doubling pause (capped at 30 s) while it stays behind, e.g. because it is down.
+     */
+    private void nudgeStuckFollowers() {
+        try {
+            if (closed || !division.getInfo().isLeader() || !division.getInfo().isLeaderReady()) {
+                lagging.clear();
+                return;
+            }
+            long last = division.getRaftLog().getLastEntryTermIndex() == null ? 0
+                    : division.getRaftLog().getLastEntryTermIndex().getIndex();
+            boolean idle = last == lastSeenLogIndex;
+            lastSeenLogIndex = last;
+            long commit = division.getRaftLog().getLastCommittedIndex();
+            boolean nudge = false;
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (var info : division.getCommitInfos()) {
+                String name = info.getServer().getId().toStringUtf8();
+                if (name.equals(config.localName())) {
+                    continue;
+                }
+                seen.add(name);
+                long[] st = lagging.computeIfAbsent(name, n -> new long[] {-1, 0, NUDGE_AFTER_CHECKS});
+                if (!idle || info.getCommitIndex() >= commit || info.getCommitIndex() != st[0]) {
+                    st[0] = info.getCommitIndex();
+                    st[1] = 0;
+                    st[2] = NUDGE_AFTER_CHECKS;
+                    continue;
+                }
+                if (++st[1] >= st[2]) {
+                    LOG.info("{} stays at commit index {} of {} on an idle group: appending an empty entry",
+                            name, st[0], commit);
+                    nudge = true;
+                    st[1] = 0;
+                    st[2] = Math.min(st[2] * 2, NUDGE_MAX_CHECKS);
+                }
+            }
+            lagging.keySet().retainAll(seen);
+            if (nudge) {
+                propose(new byte[0]);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("catch-up check failed", e);
+        }
+    }
+
+    private static final long NUDGE_PERIOD_MS = 500;
+    private static final long NUDGE_AFTER_CHECKS = 3;
+    private static final long NUDGE_MAX_CHECKS = 60;
 
     // ------------------------------------------------------------------------------------------------ membership
 
