@@ -107,6 +107,24 @@ final class FaultChecks {
                 + ", mod=" + kv.getModRevision() + ", version=" + kv.getVersion() + ", lease=" + kv.getLease() + "}";
     }
 
+    /**
+     * Runs {@code call} on a thread of its own (not the common pool, which has a single thread on a 2-core machine,
+     * so blocking calls there would run one after the other).
+     */
+    static <T> java.util.concurrent.CompletableFuture<T> async(String name, java.util.function.Supplier<T> call) {
+        java.util.concurrent.CompletableFuture<T> f = new java.util.concurrent.CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(call.get());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
     static double secondsSince(long nanos) {
         return (System.nanoTime() - nanos) / 1e9;
     }
