@@ -45,9 +45,17 @@ final class ClusterLoad implements AutoCloseable {
     /** Members the writers do not send to (e.g. one that is frozen, so no put waits for a deadline there). */
     final java.util.Set<Integer> avoid = ConcurrentHashMap.newKeySet();
 
+    private final int valueBytes;
+
     ClusterLoad(ClusterProcesses cluster, String prefix, int writers) {
+        this(cluster, prefix, writers, 100);
+    }
+
+    /** @param valueBytes the size of each value (at least 100) */
+    ClusterLoad(ClusterProcesses cluster, String prefix, int writers, int valueBytes) {
         this.cluster = cluster;
         this.prefix = prefix;
+        this.valueBytes = valueBytes;
         for (int t = 0; t < writers; t++) {
             int id = t;
             Thread th = new Thread(() -> {
@@ -71,7 +79,7 @@ final class ClusterLoad implements AutoCloseable {
         int n = cluster.size();
         for (int i = 0; !stop.get(); i++) {
             String key = String.format("%sw%d/%06d", prefix, id, i);
-            String val = value("w" + id, i);
+            String val = valueBytes <= 100 ? value("w" + id, i) : bigValue("w" + id, i, valueBytes);
             int member = (id + i) % n;
             boolean done = false;
             for (int attempt = 1; attempt <= MAX_ATTEMPTS && !done; attempt++) {
@@ -98,6 +106,16 @@ final class ClusterLoad implements AutoCloseable {
                 abandoned.add(key);
             }
         }
+    }
+
+    /** {@code size} bytes starting with the writer's tag, random letters after it. */
+    static String bigValue(String tag, int i, int size) {
+        StringBuilder sb = new StringBuilder(size).append(tag).append('-').append(i).append('-');
+        java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+        while (sb.length() < size) {
+            sb.append((char) ('a' + r.nextInt(26)));
+        }
+        return sb.toString();
     }
 
     static String describe(StatusRuntimeException e) {
