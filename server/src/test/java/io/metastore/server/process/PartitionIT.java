@@ -107,7 +107,9 @@ class PartitionIT {
             double secs = secondsSince(t0);
             System.out.printf("[partition forward] put through %s (leader %s) took %.2f s, revision %d%n",
                     ClusterProcesses.name(follower), ClusterProcesses.name(elected), secs, p.getHeader().getRevision());
-            assertTrue(secs < ClusterProcesses.ELECTION_TIMEOUT.multipliedBy(3).toMillis() / 1000.0,
+            // it succeeded (the server fails it after the request timeout); etcd forwards at once to the leader
+            // it knows, so a few election timeouts are already generous
+            assertTrue(secs < ClusterProcesses.ELECTION_TIMEOUT.multipliedBy(4).toMillis() / 1000.0,
                     "a put through the follower took " + secs + " s");
         } finally {
             net.healAll();
