@@ -29,6 +29,9 @@ import java.util.stream.Stream;
  * stderr to its own log file under {@code server/target/process-logs/<test>/} (kept for diagnostics). The
  * member can be killed (SIGKILL), stopped (SIGTERM), frozen (SIGSTOP/SIGCONT) and restarted on the same data
  * dir and ports. {@link #close()} always kills what this object started, by PID.
+ *
+ * <p>Diagnostics: the system property {@code metastore.member.jvmArgs} adds JVM options to every member (e.g. a
+ * logback configuration with Ratis at INFO), and {@code metastore.keepDataDirs=true} keeps the data dirs.
  */
 public final class MemberProcess implements AutoCloseable {
     public static final String READY_LINE = "ready to serve client requests";
@@ -207,6 +210,11 @@ public final class MemberProcess implements AutoCloseable {
         // scripts/metastore's default options, plus a modest heap: several members may run at once
         cmd.addAll(List.of("-XX:+UseG1GC", "-Xss1m", "-XX:+ExitOnOutOfMemoryError",
                 "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:TieredStopAtLevel=1"));
+        // diagnostics: e.g. -Dmetastore.member.jvmArgs=-Dlogback.configurationFile=/path/to/logback.xml
+        String more = System.getProperty("metastore.member.jvmArgs", "").trim();
+        if (!more.isEmpty()) {
+            cmd.addAll(List.of(more.split("\\s+")));
+        }
         cmd.add("-cp");
         cmd.add(root.resolve("server/target/metastore-server.jar") + ":" + root.resolve("server/target/lib") + "/*");
         cmd.add("io.metastore.server.launcher.Main");
@@ -368,7 +376,11 @@ public final class MemberProcess implements AutoCloseable {
         } catch (IllegalStateException shuttingDown) {
             // the hook runs anyway
         }
-        io.metastore.server.TestMember.deleteRecursively(dataDir);
+        if (Boolean.getBoolean("metastore.keepDataDirs")) {
+            System.out.println("[" + label + "] data dir kept (metastore.keepDataDirs): " + dataDir);
+        } else {
+            io.metastore.server.TestMember.deleteRecursively(dataDir);
+        }
     }
 
 

@@ -116,6 +116,27 @@ class PartitionIT {
         }
     }
 
+    /**
+     * As {@link #isolatedLeaderStepsDownAndMajorityElectsAnother}, but nobody writes after healing: the healed old
+     * leader must still catch up (converge within 30 s). Three fresh clusters, since the failure is intermittent.
+     */
+    @Test
+    @Disabled("bug (Ratis 3.3.0 GrpcLogAppender, cf. RATIS-2523/RATIS-2605): after healing, the new leader answers"
+            + " the old leader's INCONSISTENCY replies with heartbeats from a stale matchIndex + 1 and never resends"
+            + " the missing entries while the cluster is idle; seen in 2 of about 8 runs; see the fault-test report")
+    @Timeout(value = 170, unit = TimeUnit.SECONDS)
+    void healedOldLeaderCatchesUpOnAnIdleCluster() throws Exception {
+        for (int round = 1; round <= 3; round++) {
+            try (ClusterProcesses c = cluster("PartitionIT-idle-heal-" + round)) {
+                int leader = c.awaitLeader(Duration.ofSeconds(30));
+                partitionAndHeal(c, leader, "[idle heal " + round + ", leader " + ClusterProcesses.name(leader) + "]",
+                        false);
+            } finally {
+                net.healAll();
+            }
+        }
+    }
+
     private static ClusterProcesses cluster(String label) throws Exception {
         ClusterProcesses c = ClusterProcesses.inNamespaces(label, NetNamespaces.namespaces(), NetNamespaces.ips(),
                 "rocksdb");
@@ -128,6 +149,12 @@ class PartitionIT {
     }
 
     private void partitionAndHeal(ClusterProcesses c, int minority, String tag) throws Exception {
+        partitionAndHeal(c, minority, tag, true);
+    }
+
+    /** @param writeAfterHeal when the leader was cut off, write once after healing (see the caller) */
+    private void partitionAndHeal(ClusterProcesses c, int minority, String tag, boolean writeAfterHeal)
+            throws Exception {
         int oldLeader = c.awaitLeader(Duration.ofSeconds(10));
         List<Integer> majority = c.allBut(minority);
         String key = PREFIX + "k";
@@ -229,6 +256,13 @@ class PartitionIT {
         net.healAll();
         long tHeal = System.nanoTime();
         int after = c.awaitLeader(c.all(), i -> true, Duration.ofSeconds(20));
+        if (minority == oldLeader && writeAfterHeal) {
+            // on an idle cluster the healed old leader can stay behind until the next write (a Ratis bug, see
+            // healedOldLeaderCatchesUpOnAnIdleCluster); a live cluster has writes, so write once after healing
+            PutResponse p = put(c, after, PREFIX + "after-heal", "x");
+            acks.add(new ClusterLoad.Ack(PREFIX + "after-heal", "x", p.getHeader().getRevision(), after, 1,
+                    System.nanoTime()));
+        }
         long rev = c.awaitConverged(c.all(), Duration.ofSeconds(30));
         double convergedAfter = secondsSince(tHeal);
         long termAfter = c.status(after).getRaftTerm();
