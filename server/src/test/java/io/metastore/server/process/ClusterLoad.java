@@ -13,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static io.metastore.server.process.CrashRecoveryIT.bs;
 import static io.metastore.server.process.CrashRecoveryIT.value;
@@ -40,7 +39,6 @@ final class ClusterLoad implements AutoCloseable {
     private final String prefix;
     private final List<Thread> threads = new ArrayList<>();
     private final AtomicBoolean stop = new AtomicBoolean();
-    private final AtomicLong lastAck = new AtomicLong();
     private final ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
     /** Members the writers do not send to (e.g. one that is frozen, so no put waits for a deadline there). */
     final java.util.Set<Integer> avoid = ConcurrentHashMap.newKeySet();
@@ -91,7 +89,6 @@ final class ClusterLoad implements AutoCloseable {
                             .put(PutRequest.newBuilder().setKey(bs(key)).setValue(bs(val)).build());
                     long now = System.nanoTime();
                     acks.add(new Ack(key, val, r.getHeader().getRevision(), member, attempt, now));
-                    lastAck.set(now);
                     done = true;
                 } catch (StatusRuntimeException e) {
                     errors.computeIfAbsent(describe(e), x -> new AtomicInteger()).incrementAndGet();
@@ -128,15 +125,6 @@ final class ClusterLoad implements AutoCloseable {
 
     int acked() {
         return acks.size();
-    }
-
-    /** Acknowledged puts whose reply came after {@code nanos} (System.nanoTime). */
-    long ackedAfter(long nanos) {
-        return acks.stream().filter(a -> a.nanos() > nanos).count();
-    }
-
-    long lastAckNanos() {
-        return lastAck.get();
     }
 
     /** Waits until {@code n} puts in all are acknowledged; false if that takes longer than {@code bound}. */

@@ -214,23 +214,6 @@ final class ClusterProcesses implements AutoCloseable {
     }
 
     /**
-     * The member among {@code among} that reports itself as leader, with the highest term if several do (an old
-     * leader that has not heard of the new term yet); -1 if none does.
-     */
-    int leader(Collection<Integer> among) {
-        int best = -1;
-        long bestTerm = -1;
-        for (Map.Entry<Integer, StatusResponse> e : statuses(among).entrySet()) {
-            StatusResponse s = e.getValue();
-            if (s.getLeader() == ids[e.getKey()] && s.getRaftTerm() > bestTerm) {
-                best = e.getKey();
-                bestTerm = s.getRaftTerm();
-            }
-        }
-        return best;
-    }
-
-    /**
      * Polls until a member among {@code among} that satisfies {@code accept} reports itself leader and every other
      * answering member of {@code among} names it leader too; fails after {@code bound}.
      */
