@@ -29,13 +29,23 @@ import java.util.stream.Stream;
  * stderr to its own log file under {@code server/target/process-logs/<test>/} (kept for diagnostics). The
  * member can be killed (SIGKILL), stopped (SIGTERM), frozen (SIGSTOP/SIGCONT) and restarted on the same data
  * dir and ports. {@link #close()} always kills what this object started, by PID.
+ *
+ * <p>Diagnostics: the system property {@code metastore.member.jvmArgs} adds JVM options to every member (e.g. a
+ * logback configuration with Ratis at INFO), and {@code metastore.keepDataDirs=true} keeps the data dirs.
  */
 public final class MemberProcess implements AutoCloseable {
     public static final String READY_LINE = "ready to serve client requests";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(45);
 
     private final Path root;
+    private static final String LOOPBACK = "127.0.0.1";
+
     private final String label;
+    private final String name;
+    private final String host;
+    private final String netns;
+    private final String token;
+    private final String initialCluster;
     private final Path dataDir;
     private final Path logDir;
     private final String engine;
@@ -47,15 +57,42 @@ public final class MemberProcess implements AutoCloseable {
     private Process process;
 
     /**
+     * A single-member cluster named m1 on loopback ports chosen now.
+     *
      * @param label      names the log directory (e.g. the test and engine)
      * @param engine     "rocksdb" or "memory", or null for the launcher's default
      * @param extraFlags more etcd flags, e.g. "--snapshot-count=1000"
      */
     public MemberProcess(String label, String engine, String... extraFlags) throws IOException {
+        this(label, "m1", LOOPBACK, freePort(), -1, null, null, null, engine, List.of(extraFlags));
+    }
+
+    /**
+     * One member of a cluster whose members are all given in {@code initialCluster} (etcd's
+     * {@code --initial-cluster} value, {@code name=http://host:peerPort,...}).
+     *
+     * @param host   the address both the client and the peer URL bind to (127.0.0.1, or a namespace's address)
+     * @param netns  a network namespace to run in ({@code ip netns exec NETNS java ...}), or null
+     * @param token  {@code --initial-cluster-token}, or null for the launcher's default
+     */
+    public static MemberProcess clusterMember(String label, String name, String host, int clientPort, int peerPort,
+                                              String initialCluster, String token, String netns, String engine,
+                                              List<String> extraFlags) throws IOException {
+        return new MemberProcess(label, name, host, clientPort, peerPort, initialCluster, token, netns, engine,
+                extraFlags);
+    }
+
+    private MemberProcess(String label, String name, String host, int clientPort, int peerPort,
+                          String initialCluster, String token, String netns, String engine, List<String> extraFlags)
+            throws IOException {
         this.root = repoRoot();
         this.label = label;
+        this.name = name;
+        this.host = host;
+        this.netns = netns;
+        this.token = token;
         this.engine = engine;
-        this.extraFlags = List.of(extraFlags);
+        this.extraFlags = List.copyOf(extraFlags);
         Path jar = root.resolve("server/target/metastore-server.jar");
         Path lib = root.resolve("server/target/lib");
         if (!Files.isRegularFile(jar) || !Files.isDirectory(lib)) {
@@ -66,15 +103,18 @@ public final class MemberProcess implements AutoCloseable {
         Files.createDirectories(logDir);
         try (Stream<Path> old = Files.list(logDir)) {
             for (Path p : (Iterable<Path>) old::iterator) {
-                Files.deleteIfExists(p);
+                if (Files.isRegularFile(p)) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
-        this.clientPort = freePort();
-        int p;
-        do {
+        this.clientPort = clientPort;
+        int p = peerPort;
+        while (p <= 0 || p == clientPort) {
             p = freePort();
-        } while (p == clientPort);
+        }
         this.peerPort = p;
+        this.initialCluster = initialCluster != null ? initialCluster : name + "=" + peerUrl();
         // a test JVM that dies without close() must not leave a member running
         this.reaper = new Thread(this::killNow, "member-process-reaper");
         Runtime.getRuntime().addShutdownHook(reaper);
@@ -99,6 +139,26 @@ public final class MemberProcess implements AutoCloseable {
 
     public int clientPort() {
         return clientPort;
+    }
+
+    public int peerPort() {
+        return peerPort;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String host() {
+        return host;
+    }
+
+    public String clientUrl() {
+        return "http://" + host + ":" + clientPort;
+    }
+
+    public String peerUrl() {
+        return "http://" + host + ":" + peerPort;
     }
 
     public Path dataDir() {
@@ -126,24 +186,45 @@ public final class MemberProcess implements AutoCloseable {
     }
 
     /** Starts the member (again, on the same data dir and ports) and waits, bounded, until it serves clients. */
-    public synchronized MemberProcess start() throws IOException, InterruptedException {
+    public MemberProcess start() throws IOException, InterruptedException {
+        launch();
+        return awaitReady();
+    }
+
+    /**
+     * Starts the process (again, on the same data dir and ports) without waiting for it: members of a new
+     * cluster are launched together, then {@link #awaitReady()} is called on each.
+     */
+    public synchronized MemberProcess launch() throws IOException {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("already running, pid " + process.pid());
         }
-        String peer = "http://127.0.0.1:" + peerPort;
-        String client = "http://127.0.0.1:" + clientPort;
+        String peer = peerUrl();
+        String client = clientUrl();
         List<String> cmd = new ArrayList<>();
+        if (netns != null) {
+            // ip netns exec execs the command: the PID of the Process is the member's JVM
+            cmd.addAll(List.of("ip", "netns", "exec", netns));
+        }
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // scripts/metastore's default options, plus a modest heap: two members never run at once here
+        // scripts/metastore's default options, plus a modest heap: several members may run at once
         cmd.addAll(List.of("-XX:+UseG1GC", "-Xss1m", "-XX:+ExitOnOutOfMemoryError",
                 "--enable-native-access=ALL-UNNAMED", "-Xmx512m", "-XX:TieredStopAtLevel=1"));
+        // diagnostics: e.g. -Dmetastore.member.jvmArgs=-Dlogback.configurationFile=/path/to/logback.xml
+        String more = System.getProperty("metastore.member.jvmArgs", "").trim();
+        if (!more.isEmpty()) {
+            cmd.addAll(List.of(more.split("\\s+")));
+        }
         cmd.add("-cp");
         cmd.add(root.resolve("server/target/metastore-server.jar") + ":" + root.resolve("server/target/lib") + "/*");
         cmd.add("io.metastore.server.launcher.Main");
-        cmd.addAll(List.of("--name", "m1", "--data-dir", dataDir.toString(),
+        cmd.addAll(List.of("--name", name, "--data-dir", dataDir.toString(),
                 "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                "--initial-cluster", "m1=" + peer));
+                "--initial-cluster", initialCluster, "--initial-cluster-state", "new"));
+        if (token != null) {
+            cmd.add("--initial-cluster-token=" + token);
+        }
         if (engine != null) {
             cmd.add("--storage-engine=" + engine);
         }
@@ -156,7 +237,18 @@ public final class MemberProcess implements AutoCloseable {
         pb.environment().keySet().removeIf(k -> k.startsWith("ETCD_") || k.equals("JAVA_TOOL_OPTIONS"));
         startLogs.add(log);
         process = pb.start();
-        awaitReady(process, log);
+        return this;
+    }
+
+    /** Waits, bounded, until the last {@link #launch()} logs that it serves clients. */
+    public MemberProcess awaitReady() throws IOException, InterruptedException {
+        Process p;
+        Path log;
+        synchronized (this) {
+            p = current();
+            log = currentLog();
+        }
+        awaitReady(p, log);
         return this;
     }
 
@@ -258,7 +350,7 @@ public final class MemberProcess implements AutoCloseable {
 
     /** A plaintext channel to the client port. */
     public ManagedChannel channel() {
-        return NettyChannelBuilder.forAddress("127.0.0.1", clientPort).usePlaintext()
+        return NettyChannelBuilder.forAddress(host, clientPort).usePlaintext()
                 .maxInboundMessageSize(256 * 1024 * 1024).build();
     }
 
@@ -284,12 +376,17 @@ public final class MemberProcess implements AutoCloseable {
         } catch (IllegalStateException shuttingDown) {
             // the hook runs anyway
         }
-        io.metastore.server.TestMember.deleteRecursively(dataDir);
+        if (Boolean.getBoolean("metastore.keepDataDirs")) {
+            System.out.println("[" + label + "] data dir kept (metastore.keepDataDirs): " + dataDir);
+        } else {
+            io.metastore.server.TestMember.deleteRecursively(dataDir);
+        }
     }
 
 
     @Override
     public String toString() {
-        return "member " + label + (process == null ? "" : " pid " + process.pid()) + " on 127.0.0.1:" + clientPort;
+        return "member " + name + " (" + label + ")" + (process == null ? "" : " pid " + process.pid()) + " on "
+                + host + ":" + clientPort + (netns == null ? "" : " in netns " + netns);
     }
 }
