@@ -197,7 +197,8 @@ public final class RaftNode implements AutoCloseable {
             shutdownExecutors();
             throw e;
         }
-        timer.scheduleWithFixedDelay(this::nudgeStuckFollowers, NUDGE_PERIOD_MS, NUDGE_PERIOD_MS, TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(this::rescueStuckFollowers, STUCK_CHECK_PERIOD_MS, STUCK_CHECK_PERIOD_MS,
+                TimeUnit.MILLISECONDS);
         LOG.info("Raft node {} started ({}, group {}, {})", name, option, groupUuid, config);
     }
 
@@ -657,62 +658,74 @@ public final class RaftNode implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------------ catch-up
 
-    private final java.util.Map<String, long[]> lagging = new java.util.HashMap<>(); // name -> {commit, checks, next}
-    private long lastSeenLogIndex = -1;
+    private final java.util.Map<String, long[]> stuck = new java.util.HashMap<>(); // name -> {commit, checks}
+    private long lastRescueNanos;
 
     /**
-     * Works around a Ratis 3.3.0 replication bug (cf. RATIS-2605): a follower that rejoins with leftover entries
-     * from an old term can answer the leader's heartbeats with INCONSISTENCY forever while nothing is written,
-     * never getting the entries it misses; any new entry ends the loop. On the leader, a follower whose commit
-     * index stays behind while the log does not grow gets an empty entry (a no-op for the state machine), then
-     * again with a doubling pause (capped at 30 s) while it stays behind, e.g. because it is down.
+     * Works around a Ratis 3.3.0 replication bug (cf. RATIS-2605, fixed there only for the non-gRPC appender):
+     * after a partition heals, the leader can believe an old leader has matched entries it does not have. It then
+     * answers that member's INCONSISTENCY replies with heartbeats from the believed match index for good, and
+     * the member never catches up. The signature: the member answers, its commit index does not move while the
+     * leader's is ahead, and the leader's match index for it is past that commit index. A new leader starts with
+     * fresh follower state, so this leader hands leadership to a caught-up member (at most once a minute).
      */
-    private void nudgeStuckFollowers() {
+    private void rescueStuckFollowers() {
         try {
-            if (closed || !division.getInfo().isLeader() || !division.getInfo().isLeaderReady()) {
-                lagging.clear();
+            DivisionInfo info = division.getInfo();
+            if (closed || !info.isLeader() || !info.isLeaderReady()) {
+                stuck.clear();
                 return;
             }
-            long last = division.getRaftLog().getLastEntryTermIndex() == null ? 0
-                    : division.getRaftLog().getLastEntryTermIndex().getIndex();
-            boolean idle = last == lastSeenLogIndex;
-            lastSeenLogIndex = last;
             long commit = division.getRaftLog().getLastCommittedIndex();
-            boolean nudge = false;
-            java.util.Set<String> seen = new java.util.HashSet<>();
-            for (var info : division.getCommitInfos()) {
-                String name = info.getServer().getId().toStringUtf8();
-                if (name.equals(config.localName())) {
-                    continue;
+            var followers = info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
+            long[] match = info.getFollowerMatchIndices();
+            if (match == null || match.length != followers.size()) {
+                return;
+            }
+            java.util.Map<String, Long> commits = new java.util.HashMap<>();
+            for (var c : division.getCommitInfos()) {
+                commits.put(c.getServer().getId().toStringUtf8(), c.getCommitIndex());
+            }
+            long electionMs = config.electionTimeout().toMillis();
+            String victim = null;
+            String healthy = null;
+            for (int k = 0; k < followers.size(); k++) {
+                String name = followers.get(k).getId().getId().toStringUtf8();
+                long theirs = commits.getOrDefault(name, -1L);
+                boolean answering = followers.get(k).getLastRpcElapsedTimeMs() < electionMs;
+                if (answering && theirs >= commit) {
+                    healthy = name;
                 }
-                seen.add(name);
-                long[] st = lagging.computeIfAbsent(name, n -> new long[] {-1, 0, NUDGE_AFTER_CHECKS});
-                if (!idle || info.getCommitIndex() >= commit || info.getCommitIndex() != st[0]) {
-                    st[0] = info.getCommitIndex();
-                    st[1] = 0;
-                    st[2] = NUDGE_AFTER_CHECKS;
-                    continue;
+                long[] st = stuck.computeIfAbsent(name, n -> new long[] {-1, 0});
+                if (theirs < commit && LOG.isDebugEnabled()) {
+                    LOG.debug("{} behind: commit {} of {}, match {}, answering {}", name, theirs, commit, match[k],
+                            answering);
                 }
-                if (++st[1] >= st[2]) {
-                    LOG.info("{} stays at commit index {} of {} on an idle group: appending an empty entry",
-                            name, st[0], commit);
-                    nudge = true;
+                if (answering && theirs >= 0 && theirs < commit && match[k] > theirs + 1 && theirs == st[0]) {
+                    if (++st[1] >= STUCK_CHECKS) {
+                        victim = name;
+                    }
+                } else {
+                    st[0] = theirs;
                     st[1] = 0;
-                    st[2] = Math.min(st[2] * 2, NUDGE_MAX_CHECKS);
                 }
             }
-            lagging.keySet().retainAll(seen);
-            if (nudge) {
-                propose(new byte[0]);
+            if (victim != null && healthy != null && System.nanoTime() - lastRescueNanos > RESCUE_GAP_NANOS) {
+                lastRescueNanos = System.nanoTime();
+                stuck.clear();
+                LOG.warn("{} answers but stays at commit index {} of {} although this leader thinks it matched more"
+                        + " (Ratis appender bug): handing leadership to {} so a new leader resends", victim,
+                        commits.get(victim), commit, healthy);
+                transferLeadership(healthy, requestTimeoutMs);
             }
         } catch (RuntimeException e) {
             LOG.warn("catch-up check failed", e);
         }
     }
 
-    private static final long NUDGE_PERIOD_MS = 500;
-    private static final long NUDGE_AFTER_CHECKS = 3;
-    private static final long NUDGE_MAX_CHECKS = 60;
+    private static final long STUCK_CHECK_PERIOD_MS = 500;
+    private static final long STUCK_CHECKS = 10;
+    private static final long RESCUE_GAP_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     // ------------------------------------------------------------------------------------------------ membership
 

@@ -182,11 +182,6 @@ final class StoreStateMachine extends BaseStateMachine {
             return CompletableFuture.completedFuture(EMPTY_OK);
         }
         byte[] command = entry.getStateMachineLogEntry().getLogData().toByteArray();
-        if (command.length == 0) {
-            // RaftNode's catch-up nudge: an entry that changes nothing
-            advance(term, index);
-            return CompletableFuture.completedFuture(EMPTY_OK);
-        }
         byte[] reply;
         try {
             byte[] result = applier.apply(new AppliedIndex(term, index), command);

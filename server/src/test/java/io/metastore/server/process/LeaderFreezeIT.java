@@ -7,7 +7,6 @@ import io.metastore.proto.etcdserverpb.RangeRequest;
 import io.metastore.proto.etcdserverpb.RangeResponse;
 import io.metastore.proto.etcdserverpb.StatusResponse;
 import io.metastore.proto.mvccpb.KeyValue;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -69,9 +68,6 @@ class LeaderFreezeIT {
      * neither must succeed within the request timeout, as it does through the new leader.
      */
     @Test
-    @Disabled("bug: a follower forwards proposals through a RaftClient that keeps sending to the frozen old leader"
-            + " until its 7 s per-attempt timeout, so the put fails with 'etcdserver: request timed out' although"
-            + " the new leader is known; see the fault-test report")
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void writesThroughTheOtherFollowerSucceedWhileTheLeaderIsFrozen() throws Exception {
         try (ClusterProcesses c = ClusterProcesses.onLoopback("LeaderFreezeIT-forward", 3, "rocksdb").startAll()) {

@@ -10,7 +10,6 @@ import io.metastore.proto.mvccpb.KeyValue;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -88,9 +87,6 @@ class PartitionIT {
      * must succeed within a few election timeouts, as it does through the new leader.
      */
     @Test
-    @Disabled("bug: a follower forwards proposals through a RaftClient that keeps sending to the cut-off old"
-            + " leader until its 7 s per-attempt timeout, so the put fails with 'etcdserver: request timed out'"
-            + " although the new leader is known; see the fault-test report")
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void majorityWritesThroughTheFollowerDoNotStallWhenTheLeaderIsCutOff() throws Exception {
         try (ClusterProcesses c = cluster("PartitionIT-forward")) {
@@ -121,9 +117,6 @@ class PartitionIT {
      * leader must still catch up (converge within 30 s). Three fresh clusters, since the failure is intermittent.
      */
     @Test
-    @Disabled("bug (Ratis 3.3.0 GrpcLogAppender, cf. RATIS-2523/RATIS-2605): after healing, the new leader answers"
-            + " the old leader's INCONSISTENCY replies with heartbeats from a stale matchIndex + 1 and never resends"
-            + " the missing entries while the cluster is idle; seen in 2 of about 8 runs; see the fault-test report")
     @Timeout(value = 170, unit = TimeUnit.SECONDS)
     void healedOldLeaderCatchesUpOnAnIdleCluster() throws Exception {
         for (int round = 1; round <= 3; round++) {
