@@ -46,9 +46,10 @@ public final class RaftConfig {
         this.joining = b.joining;
         this.leaderLeaseReads = b.leaderLeaseReads;
         // Ratis purges whole closed segments only: size them after the snapshot interval (about 1 KiB per entry),
-        // so a snapshot lets the log shrink even when entries are small
+        // so a snapshot lets the log shrink even when entries are small; a segment always holds the largest entry
         this.logSegmentBytes = b.logSegmentBytes > 0 ? b.logSegmentBytes
-                : Math.max(MIN_LOG_SEGMENT_BYTES, Math.min(DEFAULT_LOG_SEGMENT_BYTES, b.snapshotCount * 1024));
+                : Math.max(Math.max(MIN_LOG_SEGMENT_BYTES, b.maxRequestBytes + 2L * 1024 * 1024),
+                        Math.min(DEFAULT_LOG_SEGMENT_BYTES, b.snapshotCount * 1024));
         this.snapshotOnStop = b.snapshotOnStop;
 
         if (clusterToken.isEmpty()) {

@@ -487,16 +487,27 @@ public final class RaftNode implements AutoCloseable {
             if (client == null) {
                 clientLeader = known;
                 int attempts = (int) Math.max(2, requestTimeoutMs / retryDelayMs + 1);
+                RaftGroup peers = currentGroup();
+                // a leader that is no longer in the configuration (just removed) would make the client fail
+                RaftPeerId leader = known != null && peers.getPeer(known) != null ? known : null;
                 client = RaftClient.newBuilder()
                         .setProperties(properties)
-                        .setRaftGroup(group)
+                        .setRaftGroup(peers)
                         .setClientId(ClientId.randomId())
-                        .setLeaderId(division.getInfo().getLeaderId())
+                        .setLeaderId(leader)
                         .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, ms(retryDelayMs)))
                         .build();
             }
             return client;
         }
+    }
+
+    /** The group as the current configuration has it (members added since start included); the flags' otherwise. */
+    private RaftGroup currentGroup() {
+        var conf = division.getRaftConf();
+        List<RaftPeer> peers = new ArrayList<>(conf.getAllPeers(RaftPeerRole.FOLLOWER));
+        peers.addAll(conf.getAllPeers(RaftPeerRole.LISTENER));
+        return peers.isEmpty() ? group : RaftGroup.valueOf(group.getGroupId(), peers);
     }
 
     private static void closeQuietly(RaftClient c) {

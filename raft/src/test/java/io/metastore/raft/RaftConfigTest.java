@@ -71,7 +71,10 @@ class RaftConfigTest {
         assertTrue(appender >= 10 * 1024 * 1024 + 1024, "an entry of maxRequestBytes fits: " + appender);
         assertTrue(RaftServerConfigKeys.Log.writeBufferSize(p).getSize() >= appender + 8);
         assertTrue(GrpcConfigKeys.messageSizeMax(p, s -> {}).getSize() >= appender + 1024 * 1024);
-        assertTrue(RaftServerConfigKeys.Log.segmentSizeMax(p).getSize() >= 32L * 1024 * 1024);
+        // segments follow the snapshot interval (~1 KiB per entry, at least 1 MiB) but always hold the largest entry
+        assertTrue(RaftServerConfigKeys.Log.segmentSizeMax(p).getSize() >= appender, "segment holds an entry");
+        RaftProperties big = RaftNode.ratisProperties(base(dir).snapshotCount(1_000_000).build());
+        assertEquals(32L * 1024 * 1024, RaftServerConfigKeys.Log.segmentSizeMax(big).getSize());
         assertEquals(1, GrpcConfigKeys.Server.port(p));
         assertEquals("127.0.0.1", GrpcConfigKeys.Server.host(p));
     }

@@ -358,7 +358,7 @@ public final class EtcdServer {
     /** Another member's advertised client URL when it leads and has published it; null otherwise (never our own). */
     public String leaderClientUrl() {
         String name = raft.leaderName();
-        Membership.Member leader = name == null || name.equals(config.name()) ? null : membership.byRaftName(name);
+        Membership.Member leader = name == null || name.equals(raft.localName()) ? null : membership.byRaftName(name);
         return leader == null || leader.clientUrls().isEmpty() ? null : leader.clientUrls().get(0);
     }
 

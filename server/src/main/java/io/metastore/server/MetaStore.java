@@ -11,6 +11,7 @@ import io.metastore.server.apply.EtcdApplier;
 import io.metastore.server.cluster.ClusterIdentity;
 import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.cluster.Membership;
+import io.metastore.server.cluster.RaftPeerIds;
 import io.metastore.server.cluster.MembershipReconciler;
 import io.metastore.proto.raftcmd.MemberAttributes;
 import io.metastore.server.etcd.EtcdError;
@@ -251,14 +252,19 @@ public final class MetaStore implements AutoCloseable {
     private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener) {
         List<RaftPeerSpec> peers = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
+        String local = null;
         for (ServerConfig.InitialMember m : config.initialCluster()) {
             if (seen.add(m.name())) {
                 URI u = URI.create(m.peerUrl());
-                peers.add(new RaftPeerSpec(m.name(), u.getHost(), u.getPort()));
+                String id = RaftPeerIds.of(m.name(), m.peerUrl());
+                peers.add(new RaftPeerSpec(id, u.getHost().replace("[", "").replace("]", ""), u.getPort()));
+                if (m.name().equals(config.name())) {
+                    local = id;
+                }
             }
         }
         return RaftConfig.builder()
-                .localName(config.name())
+                .localName(local == null ? config.name() : local)
                 .peers(peers)
                 .storageDir(dir)
                 .clusterToken(config.initialClusterToken())

@@ -171,8 +171,9 @@ public class ClusterMembershipTest {
             await("a leader", () -> c.leader() >= 0);
             awaitPublished(c);
             try (RawClient r = new RawClient(c.port(0))) {
-                // 1 MiB log segments (the smallest): 4 KiB values fill a few, which the snapshots let Ratis purge
-                String value = "v".repeat(4096);
+                // log segments of 4 MiB here (they must hold a largest request): 8 KiB values fill one, which the
+                // snapshots then let Ratis purge
+                String value = "v".repeat(8192);
                 for (int i = 0; i < 600; i++) {
                     r.kv.put(PutRequest.newBuilder().setKey(bs("purge/" + i)).setValue(bs(value)).build());
                 }

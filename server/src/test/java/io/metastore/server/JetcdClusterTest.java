@@ -13,7 +13,6 @@ import java.util.concurrent.TimeUnit;
 import static io.metastore.server.ClusterIntegrationTest.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** jetcd's Cluster and Maintenance clients: add, update the peer URL of, and remove a member; move leadership. */
@@ -57,13 +56,25 @@ class JetcdClusterTest {
                 try (Client viaM4 = client(c, m4)) {
                     viaM4.getKVClient().put(bs("via-m4"), bs("1")).get(30, TimeUnit.SECONDS);
                 }
-                // started: Ratis cannot move it (see MemberManager.update); said plainly
-                var refused = assertThrows(java.util.concurrent.ExecutionException.class, () -> jetcd.getClusterClient()
-                        .updateMember(id, List.of(URI.create("http://127.0.0.1:" + TestMember.freePort())))
-                        .get(30, TimeUnit.SECONDS));
-                assertTrue(refused.getCause().getMessage().contains("cannot move"), refused.toString());
-                // the same host:port written differently is no move
-                jetcd.getClusterClient().updateMember(id, List.of(url)).get(30, TimeUnit.SECONDS);
+                // started: it moves when it restarts at the new URL (a new Raft peer replaces the old one)
+                int movedPeer = TestMember.freePort();
+                URI moved = URI.create("http://127.0.0.1:" + movedPeer);
+                jetcd.getClusterClient().updateMember(id, List.of(moved)).get(30, TimeUnit.SECONDS);
+                jetcd.getKVClient().put(bs("before-move"), bs("1")).get(30, TimeUnit.SECONDS);
+                c.stop(m4);
+                jetcd.getKVClient().put(bs("while-moving"), bs("1")).get(30, TimeUnit.SECONDS);
+                c.restartWithPeerPort(m4, movedPeer);
+                await("the group follows m4 to its new address", () -> {
+                    int l = c.leader();
+                    return l >= 0 && c.member(l).raft().membership().contains("m4@127.0.0.1:" + movedPeer)
+                            && !c.member(l).raft().membership().contains("m4@127.0.0.1:" + peer);
+                });
+                try (Client viaM4 = client(c, m4)) {
+                    viaM4.getKVClient().put(bs("after-move"), bs("1")).get(30, TimeUnit.SECONDS);
+                    assertEquals(1, viaM4.getKVClient().get(bs("while-moving")).get(30, TimeUnit.SECONDS).getCount());
+                }
+                assertTrue(jetcd.getClusterClient().listMember().get(30, TimeUnit.SECONDS).getMembers().stream()
+                        .anyMatch(m -> m.getId() == id && m.getPeerURIs().equals(List.of(moved))));
 
                 var removed = jetcd.getClusterClient().removeMember(id).get(30, TimeUnit.SECONDS);
                 assertEquals(3, removed.getMembers().size());

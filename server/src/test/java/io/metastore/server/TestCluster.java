@@ -86,6 +86,19 @@ public final class TestCluster implements AutoCloseable {
         return members.length - 1;
     }
 
+    /** Restarts a stopped member listening for peers on another port (after a MemberUpdate of its peer URL). */
+    public synchronized void restartWithPeerPort(int i, int peerPort) {
+        ServerConfig old = configs.get(i);
+        String url = "http://127.0.0.1:" + peerPort;
+        ServerConfig.Builder b = old.toBuilder();
+        b.listenPeerUrls = List.of(url);
+        b.initialAdvertisePeerUrls = List.of(url);
+        b.initialCluster = old.initialCluster().stream()
+                .map(m -> m.name().equals(old.name()) ? new ServerConfig.InitialMember(m.name(), url) : m).toList();
+        configs.set(i, b.build());
+        members[i] = startMember(configs.get(i));
+    }
+
     public ServerConfig config(int i) {
         return configs.get(i);
     }

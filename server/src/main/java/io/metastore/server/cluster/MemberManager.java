@@ -127,7 +127,7 @@ public final class MemberManager {
         }
         return proposer.propose(RaftCommand.newBuilder().setMemberRemove(record(m)).build(), MemberRecord.parser())
                 .thenCompose(this::appliedHere)
-                .thenCompose(v -> awaitRaft(() -> !m.started() || !raft.membership().contains(m.name())))
+                .thenCompose(v -> awaitRaft(() -> !m.started() || !raft.membership().contains(m.raftPeer().name())))
                 .thenApply(v -> MemberRemoveResponse.newBuilder().setHeader(header.get())
                         .addAllMembers(protoMembers()).build());
     }
@@ -140,17 +140,11 @@ public final class MemberManager {
                 throw EtcdError.PEER_URL_EXIST.toException();
             }
         }
-        if (m.started() && !m.raftPeer().equals(new Membership.Member(m.id(), m.name(), urls, List.of(), m.learner())
-                .raftPeer())) {
-            // Ratis keeps one address per peer for the life of each server process (its connection cache is keyed
-            // by peer ID), so a running group cannot follow a started member to another host:port
-            throw new UnsupportedOperationException("metastore: a started member cannot move to another peer "
-                    + "host:port; remove it and add it again with the new peer URL");
-        }
         MemberRecord rec = record(m).toBuilder().clearPeerUrls().addAllPeerUrls(urls).build();
         return proposer.propose(RaftCommand.newBuilder().setMemberUpdate(rec).build(), MemberRecord.parser())
                 .thenCompose(this::appliedHere)
-                // no wait for Ratis: the member is only reachable at its new URL once it restarts there
+                // no wait for Ratis: the member is only reachable at its new URL once it restarts there; until then
+                // the group keeps it at the old one
                 .thenApply(v -> MemberUpdateResponse.newBuilder().setHeader(header.get())
                         .addAllMembers(protoMembers()).build());
     }
@@ -168,13 +162,13 @@ public final class MemberManager {
             throw EtcdError.NOT_LEADER.toException();
         }
         long leaderIndex = raft.commitIndex();
-        long learnerIndex = m.started() ? raft.peerCommitIndex(m.name()) : -1;
+        long learnerIndex = m.started() ? raft.peerCommitIndex(m.raftPeer().name()) : -1;
         if (learnerIndex < 0 || (double) learnerIndex / Math.max(1, leaderIndex) < READY_PERCENT) {
             throw EtcdError.LEARNER_NOT_READY.toException();
         }
         return proposer.propose(RaftCommand.newBuilder().setMemberPromote(record(m)).build(), MemberRecord.parser())
                 .thenCompose(this::appliedHere)
-                .thenCompose(v -> awaitRaft(() -> raft.membership().isVoter(m.name())))
+                .thenCompose(v -> awaitRaft(() -> raft.membership().isVoter(m.raftPeer().name())))
                 .thenApply(v -> MemberPromoteResponse.newBuilder().setHeader(header.get())
                         .addAllMembers(protoMembers()).build());
     }

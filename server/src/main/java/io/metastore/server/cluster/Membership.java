@@ -25,10 +25,11 @@ public final class Membership {
             return !name.isEmpty();
         }
 
-        /** The Raft peer this member runs: its name, at the host and port of its first peer URL. */
+        /** The Raft peer this member runs: {@link RaftPeerIds}, at the host and port of its first peer URL. */
         public RaftPeerSpec raftPeer() {
             URI u = URI.create(peerUrls.get(0));
-            return new RaftPeerSpec(name, u.getHost().replace("[", "").replace("]", ""), u.getPort());
+            return new RaftPeerSpec(RaftPeerIds.of(name, peerUrls.get(0)), u.getHost().replace("[", "").replace("]", ""),
+                    u.getPort());
         }
     }
 
@@ -88,10 +89,11 @@ public final class Membership {
      * The member a Raft peer name stands for. Initial members that have not published are found through the
      * flags (their name is only known there).
      */
-    public Member byRaftName(String name) {
-        if (name == null) {
+    public Member byRaftName(String peerId) {
+        if (peerId == null) {
             return null;
         }
+        String name = RaftPeerIds.nameOf(peerId);
         MemberRecord r = registry.byName(name);
         if (r != null) {
             return new Member(r.getId(), r.getName(), r.getPeerUrlsList(), r.getClientUrlsList(), r.getIsLearner());
@@ -107,14 +109,15 @@ public final class Membership {
         return new Member(m.id(), name, m.peerUrls(), List.of(), false);
     }
 
-    /** The Raft name of a member that has started, or null. */
+    /** The Raft peer ID of a member that has started, or null. */
     public String raftName(long memberId) {
         MemberRecord r = registry.byId(memberId);
         if (r != null) {
-            return r.getRemoved() || r.getName().isEmpty() ? null : r.getName();
+            return r.getRemoved() || r.getName().isEmpty() || r.getPeerUrlsCount() == 0 ? null
+                    : RaftPeerIds.of(r.getName(), r.getPeerUrls(0));
         }
         ClusterIdentity.Member m = initial == null ? null : findInitial(memberId);
-        return m == null ? null : m.name();
+        return m == null ? null : RaftPeerIds.of(m.name(), m.peerUrls().get(0));
     }
 
     private ClusterIdentity.Member findInitial(long id) {
@@ -150,8 +153,9 @@ public final class Membership {
         return initial == null ? 0 : initial.clusterId();
     }
 
-    /** True when a member with this name has been removed (its tombstone is all that is left). */
-    public boolean removed(String raftName) {
+    /** True when the member behind this peer ID has been removed (its tombstone is all that is left). */
+    public boolean removed(String peerId) {
+        String raftName = RaftPeerIds.nameOf(peerId);
         for (MemberRecord r : registry.records()) {
             if (r.getRemoved() && r.getName().equals(raftName)) {
                 return registry.byName(raftName) == null;

@@ -15,8 +15,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Leader duty: brings the Ratis configuration in line with the replicated etcd membership. Started members
- * that Ratis does not have yet are added (learners as listeners), promoted learners become voters,
- * and removed members leave. A peer Ratis has but the membership does not
+ * that Ratis does not have yet are added (learners as listeners), promoted learners become voters, members
+ * that moved (MemberUpdate) are replaced by their peer at the new address, and removed members leave. A peer Ratis has but the membership does not
  * know is left alone unless its removal was recorded: a member with a partial view must never shrink the group.
  * One change at a time; Ratis refuses a change while another is in progress.
  */
@@ -71,18 +71,18 @@ public final class MembershipReconciler implements AutoCloseable {
         List<RaftPeerSpec> voters = new ArrayList<>();
         List<RaftPeerSpec> listeners = new ArrayList<>();
         for (RaftPeerSpec p : current.voters()) {
-            if (!membership.removed(p.name())) {
+            if (!membership.removed(p.name()) && !moved(p)) {
                 voters.add(p);
             }
         }
         for (RaftPeerSpec p : current.listeners()) {
-            if (!membership.removed(p.name())) {
+            if (!membership.removed(p.name()) && !moved(p)) {
                 Membership.Member m = membership.byRaftName(p.name());
                 (m != null && !m.learner() ? voters : listeners).add(p);
             }
         }
         for (Membership.Member m : membership.members()) {
-            if (m.started() && !current.contains(m.name())) {
+            if (m.started() && !current.contains(m.raftPeer().name())) {
                 (m.learner() ? listeners : voters).add(m.raftPeer());
             }
         }
@@ -92,6 +92,16 @@ public final class MembershipReconciler implements AutoCloseable {
             return null;
         }
         return target;
+    }
+
+    /**
+     * True when MemberUpdate moved the member: its peer ID (name@host:port) is now another one, which replaces
+     * this peer in the same configuration change. Ratis stages the new peer first, so the change happens once
+     * the member runs at its new address, and the group keeps the old peer until then.
+     */
+    private boolean moved(RaftPeerSpec p) {
+        Membership.Member m = membership.byRaftName(p.name());
+        return m != null && m.started() && !m.peerUrls().isEmpty() && !m.raftPeer().name().equals(p.name());
     }
 
     private static List<RaftPeerSpec> sorted(List<RaftPeerSpec> peers) {
