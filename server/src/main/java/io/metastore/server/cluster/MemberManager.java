@@ -140,6 +140,12 @@ public final class MemberManager {
                 throw EtcdError.PEER_URL_EXIST.toException();
             }
         }
+        if (m.started() && m.learner()
+                && !RaftPeerIds.of(m.name(), urls.get(0)).equals(m.raftPeer().name())) {
+            // a Ratis listener added while it runs outside the configuration stays in Ratis's STARTING state
+            throw new UnsupportedOperationException("metastore: a started learner cannot move to another peer "
+                    + "host:port; promote or remove it first");
+        }
         MemberRecord rec = record(m).toBuilder().clearPeerUrls().addAllPeerUrls(urls).build();
         return proposer.propose(RaftCommand.newBuilder().setMemberUpdate(rec).build(), MemberRecord.parser())
                 .thenCompose(this::appliedHere)
