@@ -197,8 +197,6 @@ public final class RaftNode implements AutoCloseable {
             shutdownExecutors();
             throw e;
         }
-        timer.scheduleWithFixedDelay(this::rescueStuckFollowers, STUCK_CHECK_PERIOD_MS, STUCK_CHECK_PERIOD_MS,
-                TimeUnit.MILLISECONDS);
         LOG.info("Raft node {} started ({}, group {}, {})", name, option, groupUuid, config);
     }
 
@@ -666,77 +664,6 @@ public final class RaftNode implements AutoCloseable {
             round.completeExceptionally(stopped());
         }
     }
-
-    // ------------------------------------------------------------------------------------------------ catch-up
-
-    private final java.util.Map<String, long[]> stuck = new java.util.HashMap<>(); // name -> {commit, checks}
-    private long lastRescueNanos;
-
-    /**
-     * Works around a Ratis 3.3.0 replication bug (cf. RATIS-2605, fixed there only for the non-gRPC appender):
-     * after a partition heals, the leader can believe an old leader has matched entries it does not have. It then
-     * answers that member's INCONSISTENCY replies with heartbeats from the believed match index for good, and
-     * the member never catches up. The signature: the member answers, its commit index does not move while the
-     * leader's is ahead, and the leader's match index for it is past that commit index. A new leader starts with
-     * fresh follower state, so this leader hands leadership to a caught-up member (at most once a minute).
-     */
-    private void rescueStuckFollowers() {
-        try {
-            DivisionInfo info = division.getInfo();
-            if (closed || !info.isLeader() || !info.isLeaderReady()) {
-                stuck.clear();
-                return;
-            }
-            long commit = division.getRaftLog().getLastCommittedIndex();
-            var followers = info.getRoleInfoProto().getLeaderInfo().getFollowerInfoList();
-            long[] match = info.getFollowerMatchIndices();
-            if (match == null || match.length != followers.size()) {
-                return;
-            }
-            java.util.Map<String, Long> commits = new java.util.HashMap<>();
-            for (var c : division.getCommitInfos()) {
-                commits.put(c.getServer().getId().toStringUtf8(), c.getCommitIndex());
-            }
-            long electionMs = config.electionTimeout().toMillis();
-            String victim = null;
-            String healthy = null;
-            for (int k = 0; k < followers.size(); k++) {
-                String name = followers.get(k).getId().getId().toStringUtf8();
-                long theirs = commits.getOrDefault(name, -1L);
-                boolean answering = followers.get(k).getLastRpcElapsedTimeMs() < electionMs;
-                if (answering && theirs >= commit) {
-                    healthy = name;
-                }
-                long[] st = stuck.computeIfAbsent(name, n -> new long[] {-1, 0});
-                if (theirs < commit && LOG.isDebugEnabled()) {
-                    LOG.debug("{} behind: commit {} of {}, match {}, answering {}", name, theirs, commit, match[k],
-                            answering);
-                }
-                if (answering && theirs >= 0 && theirs < commit && match[k] > theirs + 1 && theirs == st[0]) {
-                    if (++st[1] >= STUCK_CHECKS) {
-                        victim = name;
-                    }
-                } else {
-                    st[0] = theirs;
-                    st[1] = 0;
-                }
-            }
-            if (victim != null && healthy != null && System.nanoTime() - lastRescueNanos > RESCUE_GAP_NANOS) {
-                lastRescueNanos = System.nanoTime();
-                stuck.clear();
-                LOG.warn("{} answers but stays at commit index {} of {} although this leader thinks it matched more"
-                        + " (Ratis appender bug): handing leadership to {} so a new leader resends", victim,
-                        commits.get(victim), commit, healthy);
-                transferLeadership(healthy, requestTimeoutMs);
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("catch-up check failed", e);
-        }
-    }
-
-    private static final long STUCK_CHECK_PERIOD_MS = 500;
-    private static final long STUCK_CHECKS = 10;
-    private static final long RESCUE_GAP_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     // ------------------------------------------------------------------------------------------------ membership
 

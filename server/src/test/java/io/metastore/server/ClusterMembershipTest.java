@@ -103,6 +103,12 @@ public class ClusterMembershipTest {
                     assertEtcdError(Status.Code.FAILED_PRECONDITION, "etcdserver: rpc not supported for learner",
                             () -> learner.kv.put(PutRequest.newBuilder().setKey(bs("x")).build()));
 
+                    String elsewhere = "http://127.0.0.1:" + TestMember.freePort();
+                    assertEtcdError(Status.Code.UNIMPLEMENTED,
+                            "metastore: a started learner cannot move to another peer host:port; promote or remove it first",
+                            () -> f.cluster.memberUpdate(MemberUpdateRequest.newBuilder().setID(joined.getID())
+                                    .addPeerURLs(elsewhere).build()));
+
                     // promoted through a follower: forwarded to the leader, which knows the learner is in sync
                     await("the learner in sync", () -> {
                         try {

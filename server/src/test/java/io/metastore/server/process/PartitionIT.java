@@ -10,6 +10,7 @@ import io.metastore.proto.mvccpb.KeyValue;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -117,6 +118,10 @@ class PartitionIT {
      * leader must still catch up (converge within 30 s). Three fresh clusters, since the failure is intermittent.
      */
     @Test
+    @Disabled("open bug (Ratis 3.3.0 log replication, cf. RATIS-2605 which fixed only the non-gRPC appender): after"
+            + " healing, the old leader can answer INCONSISTENCY forever while the leader resends nothing; neither an"
+            + " empty entry nor a leader transfer got it out (tried, see the issue 3 note); reproduces in ~1 of 3"
+            + " rounds; PartitionIT's other tests write after healing")
     @Timeout(value = 170, unit = TimeUnit.SECONDS)
     void healedOldLeaderCatchesUpOnAnIdleCluster() throws Exception {
         for (int round = 1; round <= 3; round++) {
