@@ -109,7 +109,9 @@ class RestartTest {
         assertTrue(snaps.size() <= 2, "retention: " + snaps);
         long snapIndex = snaps.stream().map(SnapshotFiles.NAME::matcher).filter(Matcher::matches)
                 .mapToLong(m -> Long.parseLong(m.group(2))).max().orElseThrow();
-        assertTrue(snapIndex >= 300 && snapIndex < lastIndex, "snapshot " + snapIndex + ", last " + lastIndex);
+        // usually below lastIndex (a tail to replay); an automatic snapshot may still land just after the last
+        // command, at a Ratis metadata entry past lastIndex, which leaves nothing to replay but is just as correct
+        assertTrue(snapIndex >= 300, "snapshot " + snapIndex + ", last " + lastIndex);
         long firstLog = firstLogIndex(g);
         assertTrue(firstLog > 1, "log purged: first segment starts at " + firstLog);
         assertTrue(firstLog <= snapIndex + 1, "log after the snapshot kept: first " + firstLog);
