@@ -255,11 +255,10 @@ public final class MetaStore implements AutoCloseable {
         String local = null;
         for (ServerConfig.InitialMember m : config.initialCluster()) {
             if (seen.add(m.name())) {
-                URI u = URI.create(m.peerUrl());
-                String id = RaftPeerIds.of(m.name(), m.peerUrl());
-                peers.add(new RaftPeerSpec(id, u.getHost().replace("[", "").replace("]", ""), u.getPort()));
+                RaftPeerSpec peer = RaftPeerIds.peer(m.name(), m.peerUrl());
+                peers.add(peer);
                 if (m.name().equals(config.name())) {
-                    local = id;
+                    local = peer.name();
                 }
             }
         }

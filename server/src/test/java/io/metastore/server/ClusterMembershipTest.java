@@ -98,6 +98,8 @@ public class ClusterMembershipTest {
                     assertEquals(added.getHeader().getClusterId(), st.getHeader().getClusterId());
                     assertEquals(1, learner.kv.range(RangeRequest.newBuilder().setKey(bs("before"))
                             .setSerializable(true).build()).getCount(), "the learner has the data");
+                    assertTrue(learner.maintenance.snapshot(io.metastore.proto.etcdserverpb.SnapshotRequest
+                            .getDefaultInstance()).hasNext(), "a learner streams snapshots (etcd 3.6)");
                     assertEtcdError(Status.Code.FAILED_PRECONDITION, "etcdserver: rpc not supported for learner",
                             () -> learner.kv.range(RangeRequest.newBuilder().setKey(bs("before")).build()));
                     assertEtcdError(Status.Code.FAILED_PRECONDITION, "etcdserver: rpc not supported for learner",

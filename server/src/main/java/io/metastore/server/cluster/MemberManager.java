@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -196,12 +197,8 @@ public final class MemberManager {
         // transferee lead, and anything else is "took too long"
         long settle = 2 * raft.config().electionTimeout().toMillis();
         return raft.transferLeadership(target, waitMs).handle((v, e) -> e)
-                .thenCompose(e -> CompletableFuture.supplyAsync(() -> {
-                    if (!awaitNow(() -> target.equals(raft.leaderName()), settle)) {
-                        throw EtcdError.TIMEOUT_LEADER_TRANSFER.toException();
-                    }
-                    return null;
-                }));
+                .thenCompose(e -> await(() -> target.equals(raft.leaderName()), settle,
+                        EtcdError.TIMEOUT_LEADER_TRANSFER));
     }
 
     /** The change was applied where the proposal committed; answer once it is applied on this member too. */
@@ -243,29 +240,30 @@ public final class MemberManager {
         return List.copyOf(urls);
     }
 
-    /** Waits (bounded, off the caller's thread) until the leader's reconciler has made the Ratis change. */
+    /** Waits (bounded) until the leader's reconciler has made the Ratis change. */
     private CompletableFuture<Void> awaitRaft(BooleanSupplier done) {
-        return CompletableFuture.supplyAsync(() -> {
-            if (!awaitNow(done, waitMs)) {
-                throw EtcdError.TIMEOUT.toException();
-            }
-            return null;
-        });
+        return await(done, waitMs, EtcdError.TIMEOUT);
     }
 
-    private static boolean awaitNow(BooleanSupplier done, long timeoutMs) {
-        long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
+    /** Polls {@code done} every 20 ms without holding a thread; fails with {@code timeout} after {@code ms}. */
+    private static CompletableFuture<Void> await(BooleanSupplier done, long ms, EtcdError timeout) {
+        CompletableFuture<Void> out = new CompletableFuture<>();
+        poll(done, System.nanoTime() + ms * 1_000_000, timeout, out);
+        return out;
+    }
+
+    private static void poll(BooleanSupplier done, long deadline, EtcdError timeout, CompletableFuture<Void> out) {
+        try {
+            if (done.getAsBoolean()) {
+                out.complete(null);
+            } else if (System.nanoTime() > deadline) {
+                out.completeExceptionally(timeout.toException());
+            } else {
+                CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS)
+                        .execute(() -> poll(done, deadline, timeout, out));
             }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+        } catch (RuntimeException e) {
+            out.completeExceptionally(e);
         }
-        return true;
     }
 }

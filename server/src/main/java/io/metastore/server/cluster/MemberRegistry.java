@@ -31,6 +31,7 @@ public final class MemberRegistry {
     private final MvccStore store;
     private final Map<Long, MemberRecord> records = new ConcurrentHashMap<>();
     private volatile long clusterId;
+    private volatile long version;
 
     public MemberRegistry(MvccStore store) {
         this.store = store;
@@ -53,9 +54,15 @@ public final class MemberRegistry {
             }
         });
         clusterId = id[0];
+        version++;
     }
 
     // ---- reads ----
+
+    /** Changes whenever the membership does (for readers that cache what they derive from it). */
+    public long version() {
+        return version;
+    }
 
     /** 0 until a publish or MemberAdd has recorded it. */
     public long clusterId() {
@@ -196,10 +203,12 @@ public final class MemberRegistry {
     private void write(MvccWriteTxn txn, MemberRecord r) {
         txn.putMeta(ByteBuffer.allocate(PREFIX.length + 8).put(PREFIX).putLong(r.getId()).array(), r.toByteArray());
         records.put(r.getId(), r);
+        version++;
     }
 
     private void writeClusterId(MvccWriteTxn txn, long id) {
         txn.putMeta(CLUSTER_ID, ByteBuffer.allocate(8).putLong(id).array());
         clusterId = id;
+        version++;
     }
 }

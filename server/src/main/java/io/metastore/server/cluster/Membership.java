@@ -3,7 +3,6 @@ package io.metastore.server.cluster;
 import io.metastore.proto.raftcmd.MemberRecord;
 import io.metastore.raft.RaftPeerSpec;
 
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -27,9 +26,7 @@ public final class Membership {
 
         /** The Raft peer this member runs: {@link RaftPeerIds}, at the host and port of its first peer URL. */
         public RaftPeerSpec raftPeer() {
-            URI u = URI.create(peerUrls.get(0));
-            return new RaftPeerSpec(RaftPeerIds.of(name, peerUrls.get(0)), u.getHost().replace("[", "").replace("]", ""),
-                    u.getPort());
+            return RaftPeerIds.peer(name, peerUrls.get(0));
         }
     }
 
@@ -129,8 +126,21 @@ public final class Membership {
         return null;
     }
 
-    /** This member's ID; 0 while a joining member has not been admitted yet. */
+    /** This member's ID; 0 while a joining member has not been admitted yet. On every response header: cached. */
     public long localId() {
+        long[] c = cachedLocalId;
+        long v = registry.version();
+        if (c[0] == v && c[1] != 0) {
+            return c[1];
+        }
+        long id = findLocalId();
+        cachedLocalId = new long[] {v, id};
+        return id;
+    }
+
+    private volatile long[] cachedLocalId = {-1, 0}; // {registry version, id}
+
+    private long findLocalId() {
         MemberRecord r = registry.byName(localName);
         if (r != null) {
             return r.getId();

@@ -1,5 +1,7 @@
 package io.metastore.server.cluster;
 
+import io.metastore.raft.RaftPeerSpec;
+
 import java.net.URI;
 
 /**
@@ -14,6 +16,12 @@ public final class RaftPeerIds {
     public static String of(String name, String peerUrl) {
         URI u = URI.create(peerUrl);
         return name + "@" + u.getHost() + ":" + u.getPort();
+    }
+
+    /** The Raft peer of a member: its ID, at the host and port of {@code peerUrl}. */
+    public static RaftPeerSpec peer(String name, String peerUrl) {
+        URI u = URI.create(peerUrl);
+        return new RaftPeerSpec(of(name, peerUrl), u.getHost().replace("[", "").replace("]", ""), u.getPort());
     }
 
     /** The member name inside a peer ID (an ID without an address is a bare name). */

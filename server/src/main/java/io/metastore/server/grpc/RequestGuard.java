@@ -18,12 +18,15 @@ import java.util.concurrent.TimeUnit;
 /**
  * etcd's checks in front of every etcd RPC (v3rpc/interceptor.go): with metadata {@code hasleader=true}, a
  * member without a leader refuses the call with "etcdserver: no leader", and such watch streams are ended
- * when the member has had no leader for three election timeouts; a learner serves only serializable Range
- * and Status ("etcdserver: rpc not supported for learner").
+ * when the member has had no leader for three election timeouts; a learner serves only serializable Range,
+ * Status and Snapshot ("etcdserver: rpc not supported for learner"), checked first as etcd does.
  */
 public final class RequestGuard implements ServerInterceptor, AutoCloseable {
     static final Context.Key<Boolean> REQUIRE_LEADER = Context.key("metastore.require-leader");
     private static final Metadata.Key<String> HAS_LEADER = Metadata.Key.of("hasleader", Metadata.ASCII_STRING_MARSHALLER);
+    /** What a learner serves besides serializable Range: Status, and (etcd 3.6) the Snapshot stream. */
+    private static final java.util.Set<String> LEARNER_RPCS =
+            java.util.Set.of("etcdserverpb.Maintenance/Status", "etcdserverpb.Maintenance/Snapshot");
     /** etcd's maxNoLeaderCnt. */
     private static final int NO_LEADER_CHECKS = 3;
 
@@ -54,18 +57,21 @@ public final class RequestGuard implements ServerInterceptor, AutoCloseable {
         if (!isEtcdRpc(method)) {
             return next.startCall(call, headers);
         }
+        // etcd's order: the learner check first, then hasleader
+        boolean learnerRange = false;
+        if (server.isLearner() && !LEARNER_RPCS.contains(method)) {
+            if (!method.equals("etcdserverpb.KV/Range")) {
+                return refuse(call, EtcdError.NOT_SUPPORTED_FOR_LEARNER);
+            }
+            learnerRange = true;
+        }
         boolean requireLeader = "true".equals(headers.get(HAS_LEADER));
         if (requireLeader && server.leaderName() == null) {
             return refuse(call, EtcdError.NO_LEADER);
         }
         Context ctx = Context.current().withValue(REQUIRE_LEADER, requireLeader);
-        if (server.isLearner() && !method.equals("etcdserverpb.Maintenance/Status")) {
-            if (!method.equals("etcdserverpb.KV/Range")) {
-                return refuse(call, EtcdError.NOT_SUPPORTED_FOR_LEARNER);
-            }
-            return new SerializableOnly<>(Contexts.interceptCall(ctx, call, headers, next), call);
-        }
-        return Contexts.interceptCall(ctx, call, headers, next);
+        ServerCall.Listener<Q> listener = Contexts.interceptCall(ctx, call, headers, next);
+        return learnerRange ? new SerializableOnly<>(listener, call) : listener;
     }
 
     private static boolean isEtcdRpc(String method) {

@@ -36,6 +36,9 @@ public final class EtcdFlags {
 
     private record Flag(String name, String shownDefault, String help, Setter setter) {}
 
+    /** Implemented flags that, as Go bool flags, may stand alone ({@code --flag} means true). */
+    private static final Set<String> BOOL_FLAGS = Set.of("leader-lease-reads");
+
     private static final String WATCH_PROGRESS = "watch-progress-notify-interval";
     private static final String WATCH_PROGRESS_OLD = "experimental-watch-progress-notify-interval";
     private static final Duration MIN_WATCH_PROGRESS = Duration.ofMillis(100);
@@ -179,7 +182,7 @@ public final class EtcdFlags {
             if (!name.equals("version") && !BY_NAME.containsKey(name) && !NOT_IMPLEMENTED.containsKey(name)) {
                 throw new FlagException("unknown flag: " + (eq < 0 ? arg : arg.substring(0, arg.indexOf('='))));
             }
-            boolean isBool = name.equals("version") || name.equals("leader-lease-reads")
+            boolean isBool = name.equals("version") || BOOL_FLAGS.contains(name)
                     || NOT_IMPLEMENTED.getOrDefault(name, false);
             if (value == null && isBool) {
                 value = "true";
@@ -299,6 +302,7 @@ public final class EtcdFlags {
         return new FlagException("invalid value \"" + v.text() + "\" for " + v.origin() + ": " + reason);
     }
 
+    /** Go's strconv.ParseBool. */
     private static boolean boolValue(String v) {
         return switch (v) {
             case "1", "t", "T", "true", "TRUE", "True" -> true;
@@ -307,13 +311,12 @@ public final class EtcdFlags {
         };
     }
 
-    /** Go's strconv.ParseBool. */
     private static boolean bool(Value v) throws FlagException {
-        return switch (v.text()) {
-            case "1", "t", "T", "true", "TRUE", "True" -> true;
-            case "0", "f", "F", "false", "FALSE", "False" -> false;
-            default -> throw invalid(v, "not a boolean (use true or false)");
-        };
+        try {
+            return boolValue(v.text());
+        } catch (IllegalArgumentException e) {
+            throw invalid(v, e.getMessage());
+        }
     }
 
     private static String oneOf(String value, String... allowed) {
