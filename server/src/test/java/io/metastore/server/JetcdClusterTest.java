@@ -66,8 +66,8 @@ class JetcdClusterTest {
                 c.restartWithPeerPort(m4, movedPeer);
                 await("the group follows m4 to its new address", () -> {
                     int l = c.leader();
-                    return l >= 0 && c.member(l).raft().membership().contains("m4@127.0.0.1:" + movedPeer)
-                            && !c.member(l).raft().membership().contains("m4@127.0.0.1:" + peer);
+                    return l >= 0 && c.member(l).raft().membership().contains("m4@127.0.0.1_" + movedPeer)
+                            && !c.member(l).raft().membership().contains("m4@127.0.0.1_" + peer);
                 });
                 try (Client viaM4 = client(c, m4)) {
                     viaM4.getKVClient().put(bs("after-move"), bs("1")).get(30, TimeUnit.SECONDS);
