@@ -44,6 +44,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -113,6 +114,10 @@ public final class RaftNode implements AutoCloseable {
     private final AtomicLong readRoundsStarted = new AtomicLong();
 
     private volatile boolean closed;
+    /** Completes (with the reason) when this member can no longer take part safely; its owner must stop it. */
+    private final CompletableFuture<String> failure = new CompletableFuture<>();
+    /** The commit index this member's own log recorded when it started (Ratis recovers it from the log). */
+    private long committedAtStart;
 
     private RaftNode(RaftConfig config, MvccStore store, CommandApplier applier) throws IOException {
         this.config = config;
@@ -171,6 +176,11 @@ public final class RaftNode implements AutoCloseable {
             public void localLeadershipLost(long term) {
                 dispatchLeaderChange(null, term, false);
             }
+
+            @Override
+            public void diverged(String detail) {
+                failure.complete(detail);
+            }
         });
 
         RaftServer s = null;
@@ -185,6 +195,7 @@ public final class RaftNode implements AutoCloseable {
             s.start();
             this.server = s;
             this.division = s.getDivision(group.getGroupId());
+            this.committedAtStart = division.getRaftLog().getLastCommittedIndex();
         } catch (IOException | RuntimeException e) {
             closed = true;
             if (s != null) {
@@ -278,6 +289,14 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(Math.max(8 * MiB, appender + MiB)));
         GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf(Math.max(64 * MiB, appender + 2 * MiB)));
         RaftServerConfigKeys.Write.setByteLimit(p, SizeInBytes.valueOf(Math.max(64 * MiB, 8L * c.maxRequestBytes())));
+
+        // Safety: with "append-entries compose" (Ratis 3.3.0's default) a follower checks a heartbeat's previous
+        // entry against appends it has queued but not yet written, and then raises its commit index at once, up
+        // to its flush index. A healed old leader whose flushed tail still holds an uncommitted entry of its own
+        // term (about to be truncated by a queued append) then applies that entry: seen as a put refused with
+        // "leader changed" present on that member only (PartitionIT). Off, a heartbeat is checked against the
+        // log as written, so the commit index never covers an entry that differs from the leader's.
+        RaftServerConfigKeys.Log.setAppendEntriesComposeEnabled(p, false);
 
         // Log segments and purging up to each snapshot.
         long segment = c.logSegmentBytes();
@@ -778,6 +797,33 @@ public final class RaftNode implements AutoCloseable {
     /** Ratis's applied index of this member (log entries of every kind, not only commands). */
     public long lastAppliedIndex() {
         return division.getInfo().getLastAppliedIndex();
+    }
+
+    /**
+     * Completes with the reason when this member detected that its state diverged from the group's (it applied
+     * an entry the leader later replaced). Nothing can repair that in place: stop the member and rebuild it from
+     * the others (remove it, wipe its data dir, add it again).
+     */
+    public CompletableFuture<String> failure() {
+        return failure;
+    }
+
+    /**
+     * Waits until this member has applied everything its own log recorded as committed when it started. etcd
+     * replays its WAL before it serves; after a crash the durable store can be behind the log, and without this a
+     * serializable read could see less than a write acknowledged before the crash. Needs no other member.
+     *
+     * @return false if the replay had not finished when {@code timeout} ran out
+     */
+    public boolean awaitStartupReplay(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (lastAppliedIndex() < committedAtStart && !closed) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            Thread.sleep(5);
+        }
+        return true;
     }
 
     public String localName() {

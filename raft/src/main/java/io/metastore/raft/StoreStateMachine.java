@@ -52,6 +52,9 @@ final class StoreStateMachine extends BaseStateMachine {
         void leaderChanged(RaftPeerId leader, long term);
 
         void localLeadershipLost(long term);
+
+        /** This member applied an entry that its log is now replacing: its state differs from the group's. */
+        void diverged(String detail);
     }
 
     /** Snapshot files kept (Ratis's raft.server.snapshot.retention.file.num is set to the same). */
@@ -213,6 +216,27 @@ final class StoreStateMachine extends BaseStateMachine {
         if (index > getLastAppliedTermIndex().getIndex()) {
             updateLastAppliedTermIndex(term, index);
         }
+    }
+
+    /**
+     * Ratis truncates the log (under its write lock) when a leader replaces entries this member appended but
+     * never saw committed. Committed entries are never replaced, so truncating one this member already applied
+     * means its store holds a write the group does not: it can neither undo it nor go on. Failing here makes
+     * Ratis refuse every later append, and the owner stops the member (fail-stop, as etcd panics on a
+     * conflicting committed entry), instead of serving a diverged state.
+     */
+    @Override
+    public CompletableFuture<Void> truncate(long index) {
+        long applied = getLastAppliedTermIndex().getIndex();
+        if (index > applied) {
+            return CompletableFuture.completedFuture(null);
+        }
+        String detail = String.format("%s: the log is being truncated from index %d, but entries up to %d were"
+                + " already applied (store at %s): this member's state diverged from the cluster", this, index,
+                applied, store.appliedIndex());
+        LOG.error(detail);
+        events.diverged(detail);
+        return CompletableFuture.failedFuture(new IOException(detail));
     }
 
     /** Only reached by linearizable barrier rounds, after Ratis applied up to the read index. */

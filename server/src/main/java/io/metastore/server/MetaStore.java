@@ -114,6 +114,7 @@ public final class MetaStore implements AutoCloseable {
         };
         this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership), store, applier);
         this.server = new EtcdServer(config, membership, store, raft, applier, leases, alarms, watchHub);
+        awaitStartupReplay();
         if (joining && members.byName(config.name()) == null) {
             join();
         }
@@ -132,6 +133,18 @@ public final class MetaStore implements AutoCloseable {
         this.guard = new RequestGuard(server, watchService, config.electionTimeout().toMillis());
         this.grpc = startGrpc();
         this.publisher = startPublisher();
+    }
+
+    /** Serves nothing before the local log is replayed (as etcd replays its WAL), so no read sees less. */
+    private void awaitStartupReplay() throws IOException {
+        try {
+            if (!raft.awaitStartupReplay(JOIN_TIMEOUT)) {
+                throw new IOException("the local Raft log was not replayed within " + JOIN_TIMEOUT);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while replaying the local Raft log", e);
+        }
     }
 
     /**
@@ -311,6 +324,11 @@ public final class MetaStore implements AutoCloseable {
     /** Completes when this member learns it was removed from the cluster (etcd then stops; so does the launcher). */
     public CompletableFuture<Void> removedFromCluster() {
         return removed;
+    }
+
+    /** Completes with the reason when this member must stop because its state diverged from the cluster's. */
+    public CompletableFuture<String> failed() {
+        return raft.failure();
     }
 
     /** This member's Raft node (tests and operators' diagnostics). */

@@ -49,6 +49,11 @@ public final class Main {
             t.start();
         };
         member.removedFromCluster().thenRun(stop); // etcd stops a member that was removed
+        AtomicBoolean failed = new AtomicBoolean();
+        member.failed().thenRun(() -> { // logged where detected; etcd panics in the same situation
+            failed.set(true);
+            stop.run();
+        });
         Signal.handle(new Signal("TERM"), s -> stop.run());
         Signal.handle(new Signal("INT"), s -> stop.run());
         try {
@@ -56,7 +61,7 @@ public final class Main {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        System.exit(0);
+        System.exit(failed.get() ? 2 : 0);
     }
 
     private static int handleFlagOutcome(FlagException e) {
