@@ -50,6 +50,14 @@ public final class Barrier {
     }
 
     private void await(Deadline deadline) throws InterruptedException, TimeoutException {
+        try {
+            awaitDown(deadline);
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
+        }
+    }
+
+    private void awaitDown(Deadline deadline) throws InterruptedException, TimeoutException {
         RangeResponse r = conn.kv().range(Ops.get(key));
         if (r.getKvsCount() == 0) {
             return;

@@ -87,6 +87,22 @@ public final class DoubleBarrier {
     }
 
     private void enter(Deadline deadline) throws InterruptedException, TimeoutException {
+        try {
+            doEnter(deadline);
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
+        }
+    }
+
+    private void leave(Deadline deadline) throws InterruptedException, TimeoutException {
+        try {
+            doLeave(deadline);
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
+        }
+    }
+
+    private void doEnter(Deadline deadline) throws InterruptedException, TimeoutException {
         if (myKey != null) {
             throw new IllegalStateException("double barrier: already entered");
         }
@@ -134,7 +150,7 @@ public final class DoubleBarrier {
         }
     }
 
-    private void leave(Deadline deadline) throws InterruptedException, TimeoutException {
+    private void doLeave(Deadline deadline) throws InterruptedException, TimeoutException {
         while (true) {
             RangeResponse r = conn.kv().range(Ops.prefix(waiters));
             if (r.getKvsCount() == 0) {

@@ -44,6 +44,8 @@ public final class Election {
             campaign(Ops.bytes(value), Deadline.NONE);
         } catch (TimeoutException e) {
             throw new AssertionError("no deadline", e);
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
         }
     }
 
@@ -54,6 +56,8 @@ public final class Election {
             return true;
         } catch (TimeoutException e) {
             return false;
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
         }
     }
 
@@ -164,7 +168,13 @@ public final class Election {
             resignQuietly();
             throw e;
         }
-        RangeResponse mine = conn.kv().range(Ops.get(key));
+        RangeResponse mine;
+        try {
+            mine = conn.kv().range(Ops.get(key));
+        } catch (RuntimeException e) {
+            resignQuietly();
+            throw e;
+        }
         if (mine.getKvsCount() == 0 || mine.getKvs(0).getCreateRevision() != leaderRevision) {
             leaderKey = null;
             leaderRevision = -1;

@@ -18,4 +18,19 @@ final class Interrupts {
             }
         }
     }
+
+    /**
+     * grpc-java answers an interrupt during a blocking call by cancelling it (CANCELLED, cause
+     * InterruptedException): give the caller the InterruptedException the SDK's blocking methods promise.
+     */
+    static RuntimeException interruptedOr(RuntimeException e) throws InterruptedException {
+        if (e instanceof io.grpc.StatusRuntimeException s && s.getStatus().getCode() == io.grpc.Status.Code.CANCELLED
+                && s.getCause() instanceof InterruptedException) {
+            Thread.interrupted(); // grpc re-asserted the flag; the exception now carries the interrupt
+            InterruptedException ie = new InterruptedException("interrupted during an etcd call");
+            ie.initCause(e);
+            throw ie;
+        }
+        return e;
+    }
 }

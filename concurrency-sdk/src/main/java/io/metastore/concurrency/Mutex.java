@@ -53,6 +53,8 @@ public final class Mutex {
             acquire(Deadline.NONE);
         } catch (TimeoutException e) {
             throw new AssertionError("no deadline", e);
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
         }
     }
 
@@ -63,6 +65,8 @@ public final class Mutex {
             return true;
         } catch (TimeoutException e) {
             return false;
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
         }
     }
 
@@ -129,7 +133,13 @@ public final class Mutex {
             throw e;
         }
         // every predecessor is gone; make sure our own key survived the wait (the lease may have expired)
-        RangeResponse mine = conn.kv().range(Ops.get(myKey));
+        RangeResponse mine;
+        try {
+            mine = conn.kv().range(Ops.get(myKey));
+        } catch (RuntimeException e) {
+            releaseQuietly();
+            throw e;
+        }
         if (mine.getKvsCount() == 0 || mine.getKvs(0).getCreateRevision() != myRevision) {
             myKey = null;
             myRevision = -1;

@@ -20,6 +20,15 @@ final class QueueSupport {
 
     static Optional<String> dequeue(EtcdConnection c, ByteString prefix, RangeRequest head, Deadline deadline,
                                     boolean wait) throws InterruptedException, TimeoutException {
+        try {
+            return take(c, prefix, head, deadline, wait);
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
+        }
+    }
+
+    private static Optional<String> take(EtcdConnection c, ByteString prefix, RangeRequest head, Deadline deadline,
+                                         boolean wait) throws InterruptedException, TimeoutException {
         while (true) {
             RangeResponse r = c.kv().range(head);
             if (r.getKvsCount() > 0) {

@@ -69,6 +69,14 @@ public final class ReadWriteLock {
     }
 
     private boolean acquire(boolean forWrite, Deadline deadline) throws InterruptedException {
+        try {
+            return tryAcquire(forWrite, deadline);
+        } catch (RuntimeException e) {
+            throw Interrupts.interruptedOr(e);
+        }
+    }
+
+    private boolean tryAcquire(boolean forWrite, Deadline deadline) throws InterruptedException {
         if (myKey != null) {
             throw new IllegalStateException("rwlock: this instance already holds or waits for the lock");
         }
@@ -98,7 +106,13 @@ public final class ReadWriteLock {
             releaseQuietly();
             throw e;
         }
-        RangeResponse mine = conn.kv().range(Ops.get(myKey));
+        RangeResponse mine;
+        try {
+            mine = conn.kv().range(Ops.get(myKey));
+        } catch (RuntimeException e) {
+            releaseQuietly();
+            throw e;
+        }
         if (mine.getKvsCount() == 0) {
             myKey = null;
             myRevision = -1;
