@@ -12,6 +12,8 @@ import io.metastore.proto.etcdserverpb.WatchGrpc;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -44,11 +46,12 @@ public final class EtcdConnection implements AutoCloseable {
     private final ScheduledExecutorService scheduler;
     private final boolean ownsScheduler;
     private final String token;
-    /** Live sessions renewing through this connection's scheduler: they end when it closes. */
-    private final java.util.Set<Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Live sessions renewing through this scheduler (shared with derived connections): they end when it stops. */
+    private final Set<Session> sessions;
 
     private EtcdConnection(ManagedChannel managed, boolean ownsChannel, String token, Duration rpcTimeout,
-                           ScheduledExecutorService scheduler) {
+                           ScheduledExecutorService scheduler, Set<Session> sessions) {
+        this.sessions = sessions != null ? sessions : ConcurrentHashMap.newKeySet();
         this.managed = managed;
         this.ownsChannel = ownsChannel;
         this.rpcTimeout = rpcTimeout;
@@ -70,13 +73,13 @@ public final class EtcdConnection implements AutoCloseable {
 
     /** Uses a channel the caller owns; {@link #close()} leaves it open. */
     public static EtcdConnection of(ManagedChannel channel) {
-        return new EtcdConnection(Objects.requireNonNull(channel), false, null, DEFAULT_RPC_TIMEOUT, null);
+        return new EtcdConnection(Objects.requireNonNull(channel), false, null, DEFAULT_RPC_TIMEOUT, null, null);
     }
 
     /** Opens (and on {@link #close()} shuts) a plain-text channel to a gRPC target such as {@code host:port}. */
     public static EtcdConnection plaintext(String target) {
         ManagedChannel ch = ManagedChannelBuilder.forTarget(target).usePlaintext().build();
-        return new EtcdConnection(ch, true, null, DEFAULT_RPC_TIMEOUT, null);
+        return new EtcdConnection(ch, true, null, DEFAULT_RPC_TIMEOUT, null, null);
     }
 
     /**
@@ -84,7 +87,7 @@ public final class EtcdConnection implements AutoCloseable {
      * keep-alive scheduler: close only the original.
      */
     public EtcdConnection withToken(String token) {
-        return new EtcdConnection(managed, false, Objects.requireNonNull(token), rpcTimeout, scheduler);
+        return new EtcdConnection(managed, false, Objects.requireNonNull(token), rpcTimeout, scheduler, sessions);
     }
 
     /** The same channel with another per-RPC deadline (default 10 s); waits are bounded separately. */
@@ -92,7 +95,7 @@ public final class EtcdConnection implements AutoCloseable {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("rpc timeout must be positive: " + timeout);
         }
-        return new EtcdConnection(managed, false, token, timeout, scheduler);
+        return new EtcdConnection(managed, false, token, timeout, scheduler, sessions);
     }
 
     /** The (possibly token-carrying) channel the recipes use. */
@@ -135,15 +138,16 @@ public final class EtcdConnection implements AutoCloseable {
     }
 
     /**
-     * Ends the sessions renewing through this connection (as {@link Session.End#KEEPALIVE_FAILED}: their leases
-     * are left to expire), stops the keep-alive scheduler and shuts the channel if this connection opened it.
+     * On the original connection: ends the sessions renewing through it or its derived connections (as
+     * {@link Session.End#KEEPALIVE_FAILED}: their leases are left to expire) and stops the keep-alive scheduler.
+     * Shuts the channel if this connection opened it. Closing a derived connection does neither.
      */
     @Override
     public void close() {
-        for (Session s : sessions) {
-            s.connectionClosed();
-        }
         if (ownsScheduler) {
+            for (Session s : sessions) {
+                s.connectionClosed();
+            }
             scheduler.shutdownNow();
         }
         if (ownsChannel) {

@@ -1,5 +1,6 @@
 package io.metastore.concurrency.testing;
 
+import io.metastore.concurrency.EtcdConnection;
 import io.metastore.server.MetaStore;
 import io.metastore.server.ServerConfig;
 
@@ -114,9 +115,34 @@ public final class Backends {
                 RUNNING.add(m);
             }
             RUNNING.add(() -> deleteRecursively(dir));
-            return new Fixed(name, endpoints);
+            Backend b = new Fixed(name, endpoints);
+            awaitServing(b);
+            return b;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Every member answers a linearizable read (so a leader exists), bounded by 30 s. */
+    private static void awaitServing(Backend b) {
+        for (int i = 0; i < b.endpoints().size(); i++) {
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            try (EtcdConnection c = b.connect(i)) {
+                while (true) {
+                    try {
+                        new Kv(c).revision();
+                        break;
+                    } catch (RuntimeException e) {
+                        if (System.nanoTime() > deadline) {
+                            throw new IllegalStateException(b + " member " + i + " not serving", e);
+                        }
+                        Thread.sleep(100);
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
         }
     }
 
