@@ -113,9 +113,13 @@ public final class Election {
         return Observation.start(conn, prefix, listener);
     }
 
-    /** Whether this candidacy won and has not since resigned or been found deposed (a local view). */
+    /**
+     * Whether this candidacy won and has not since resigned, been found deposed, or lost its session. A local
+     * view: like any lease-based leadership it can be stale (see the README on fencing); {@link #revision()} is
+     * the term's fencing token.
+     */
     public boolean isLeader() {
-        return leader;
+        return leader && session.isAlive();
     }
 
     /** This candidate's key while campaigning or leading, else null. */

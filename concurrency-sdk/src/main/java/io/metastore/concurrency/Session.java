@@ -281,11 +281,10 @@ public final class Session implements AutoCloseable {
         }
         ttlSeconds = resp.getTTL();
         if (sentAt != null) {
-            // the server restarted the TTL no earlier than we sent the request
-            long until = sentAt + TimeUnit.SECONDS.toNanos(ttlSeconds);
-            if (until - confirmedUntilNanos > 0) {
-                confirmedUntilNanos = until;
-            }
+            // the server restarted the TTL no earlier than we sent the request; responses come in request order,
+            // so this only moves forward — except after the first answer for a resumed lease, which replaces the
+            // guess made from the configured TTL with the lease's real one
+            confirmedUntilNanos = sentAt + TimeUnit.SECONDS.toNanos(ttlSeconds);
         }
     }
 
