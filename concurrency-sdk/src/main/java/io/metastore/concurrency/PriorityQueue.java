@@ -6,10 +6,6 @@ import io.metastore.proto.etcdserverpb.RangeRequest;
 import io.metastore.proto.etcdserverpb.RangeResponse;
 import io.metastore.proto.etcdserverpb.TxnRequest;
 
-import java.time.Duration;
-import java.util.Optional;
-import java.util.concurrent.TimeoutException;
-
 /**
  * A priority queue (etcd's {@code recipes.PriorityQueue}): item keys are {@code <prefix>/<priority %05d>/<seq
  * %016d>}, so key order is priority order (0 first) and, within one priority, enqueue order. Dequeue takes the
@@ -19,19 +15,15 @@ import java.util.concurrent.TimeoutException;
  * {@code <prefix>__seq/<priority>} (outside the item range) is rewritten by every enqueue and compared by mod
  * revision, so two producers racing for the same number cannot both win. Thread-safe.
  */
-public final class PriorityQueue {
+public final class PriorityQueue extends KeyQueue {
     public static final int MAX_PRIORITY = 65_535;
 
-    private final EtcdConnection conn;
     private final String name;
-    private final ByteString prefix;
-    private final RangeRequest head;
 
     public PriorityQueue(EtcdConnection conn, String prefix) {
-        this.conn = conn;
+        super(conn, Ops.bytes(prefix + "/"),
+                Ops.top(Ops.bytes(prefix + "/"), RangeRequest.SortTarget.KEY, RangeRequest.SortOrder.ASCEND).build());
         this.name = prefix;
-        this.prefix = Ops.bytes(prefix + "/");
-        this.head = Ops.top(this.prefix, RangeRequest.SortTarget.KEY, RangeRequest.SortOrder.ASCEND).build();
     }
 
     /** Adds {@code value} with {@code priority} in [0, 65535]; lower numbers are dequeued first. */
@@ -59,33 +51,6 @@ public final class PriorityQueue {
             if (ok) {
                 return;
             }
-        }
-    }
-
-    /** Blocks until an item is available and takes the most urgent one. */
-    public String dequeue() throws InterruptedException {
-        try {
-            return QueueSupport.dequeue(conn, prefix, head, Deadline.NONE, true).orElseThrow();
-        } catch (TimeoutException e) {
-            throw new AssertionError("no deadline", e);
-        }
-    }
-
-    /** Takes the most urgent item, waiting at most {@code timeout}; empty if none came. */
-    public Optional<String> dequeue(Duration timeout) throws InterruptedException {
-        try {
-            return QueueSupport.dequeue(conn, prefix, head, Deadline.after(timeout), true);
-        } catch (TimeoutException e) {
-            return Optional.empty();
-        }
-    }
-
-    /** Takes the most urgent item if there is one; never blocks. */
-    public Optional<String> poll() {
-        try {
-            return QueueSupport.dequeue(conn, prefix, head, Deadline.NONE, false);
-        } catch (InterruptedException | TimeoutException e) {
-            throw new AssertionError("poll does not wait", e);
         }
     }
 }
