@@ -52,8 +52,11 @@ public final class ServerTls {
             warnIgnored("client", config.listenClientUrls(), ts.client(), "--client-cert-auth");
             warnIgnored("peer", config.listenPeerUrls(), ts.peer(), "--peer-client-cert-auth");
 
-            Resolved client = resolve(ts.client(), config.dataDir().resolve("fixtures").resolve("client"),
-                    config.listenClientUrls(), ts.selfSignedCertValidityYears(), "client");
+            // without an https:// client URL etcd ignores the client certificate flags: so do we (forwarding to an
+            // https:// leader then trusts the JVM's store and presents no certificate)
+            Resolved client = clientTls ? resolve(ts.client(), config.dataDir().resolve("fixtures").resolve("client"),
+                    config.listenClientUrls(), ts.selfSignedCertValidityYears(), "client")
+                    : new Resolved(TransportSecurity.Side.NONE, null, false);
             Resolved peer = peerTls ? resolve(ts.peer(), config.dataDir().resolve("fixtures").resolve("peer"),
                     config.listenPeerUrls(), ts.selfSignedCertValidityYears(), "peer") : null;
 

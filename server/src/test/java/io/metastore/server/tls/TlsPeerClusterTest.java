@@ -83,6 +83,27 @@ class TlsPeerClusterTest {
     }
 
     @Test
+    void peerAutoTlsClusterReplicates() throws Exception {
+        try (TestCluster c = TestCluster.startEach(3, ServerConfig.StorageEngine.MEMORY, (b, i) -> {
+            peerMtls(b, new TestCerts.Pair(null, null, null), null);
+            b.tls.peerClientCertAuth = false; // self-signed peers verify nobody, as in etcd
+            b.tls.peerAutoTls = true;
+        })) {
+            for (int i = 0; i < 3; i++) {
+                java.nio.file.Path cert = c.config(i).dataDir().resolve("fixtures").resolve("peer").resolve("cert.pem");
+                assertTrue(java.nio.file.Files.exists(cert), cert.toString());
+            }
+            try (Client client = Client.builder().endpoints("http://127.0.0.1:" + c.port(0)).build()) {
+                client.getKVClient().put(bs("auto"), bs("yes")).get(20, TimeUnit.SECONDS);
+            }
+            for (int i = 0; i < 3; i++) {
+                int k = i;
+                assertTrue(await(() -> localCount(c, k, "auto") == 1, 10_000), "member " + (k + 1));
+            }
+        }
+    }
+
+    @Test
     void aMemberWithACertificateOfAnotherCaIsShutOut() throws Exception {
         TestCerts ca = new TestCerts(dir, "cluster");
         TestCerts rogueCa = new TestCerts(dir, "rogue");
