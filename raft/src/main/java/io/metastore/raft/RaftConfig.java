@@ -29,6 +29,7 @@ public final class RaftConfig {
     private final LeadershipListener leadershipListener;
     private final boolean joining;
     private final boolean leaderLeaseReads;
+    private final RaftTls tls;
     // Knobs for tests only (package-private).
     private final long logSegmentBytes;
     private final boolean snapshotOnStop;
@@ -45,6 +46,7 @@ public final class RaftConfig {
         this.leadershipListener = b.leadershipListener;
         this.joining = b.joining;
         this.leaderLeaseReads = b.leaderLeaseReads;
+        this.tls = b.tls;
         // Ratis purges whole closed segments only: size them after the snapshot interval (about 1 KiB per entry),
         // so a snapshot lets the log shrink even when entries are small; a segment always holds the largest entry
         this.logSegmentBytes = b.logSegmentBytes > 0 ? b.logSegmentBytes
@@ -95,7 +97,7 @@ public final class RaftConfig {
         return new Builder().localName(localName).peers(peers).storageDir(storageDir).clusterToken(clusterToken)
                 .heartbeatInterval(heartbeatInterval).electionTimeout(electionTimeout).snapshotCount(snapshotCount)
                 .maxRequestBytes(maxRequestBytes).leadershipListener(leadershipListener).joining(joining)
-                .leaderLeaseReads(leaderLeaseReads)
+                .leaderLeaseReads(leaderLeaseReads).tls(tls)
                 .logSegmentBytes(logSegmentBytes).snapshotOnStop(snapshotOnStop);
     }
 
@@ -131,6 +133,9 @@ public final class RaftConfig {
      */
     public boolean leaderLeaseReads() { return leaderLeaseReads; }
 
+    /** TLS for every Raft connection, served and opened; null for plaintext. */
+    public RaftTls tls() { return tls; }
+
     /** etcd's request timeout: 5 s + 2 x election timeout. */
     public Duration requestTimeout() {
         return Duration.ofSeconds(5).plus(electionTimeout.multipliedBy(2));
@@ -148,7 +153,8 @@ public final class RaftConfig {
         return "RaftConfig{local=" + localName + ", peers=" + peers + ", storageDir=" + storageDir
                 + ", heartbeat=" + heartbeatInterval.toMillis() + "ms, election=" + electionTimeout.toMillis()
                 + "ms, snapshotCount=" + snapshotCount + (joining ? ", joining" : "")
-                + (leaderLeaseReads ? ", leader-lease reads" : "") + ", maxRequestBytes=" + maxRequestBytes + "}";
+                + (leaderLeaseReads ? ", leader-lease reads" : "") + (tls != null ? ", " + tls : "")
+                + ", maxRequestBytes=" + maxRequestBytes + "}";
     }
 
     public static final class Builder {
@@ -163,6 +169,7 @@ public final class RaftConfig {
         private LeadershipListener leadershipListener;
         private boolean joining;
         private boolean leaderLeaseReads;
+        private RaftTls tls;
         private long logSegmentBytes = 0; // 0: derived from snapshotCount
         private boolean snapshotOnStop = true;
 
@@ -179,6 +186,8 @@ public final class RaftConfig {
         public Builder leadershipListener(LeadershipListener v) { this.leadershipListener = v; return this; }
         public Builder joining(boolean v) { this.joining = v; return this; }
         public Builder leaderLeaseReads(boolean v) { this.leaderLeaseReads = v; return this; }
+        /** Null (the default) for plaintext. */
+        public Builder tls(RaftTls v) { this.tls = v; return this; }
         /** Tests only: Ratis log segment size (small segments make purging observable). */
         Builder logSegmentBytes(long v) { this.logSegmentBytes = v; return this; }
         /** Tests only: take a snapshot when the node closes (Ratis's default, on in production). */

@@ -4,8 +4,10 @@ import io.metastore.storage.MvccStore;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.GrpcTlsConfig;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -35,6 +37,7 @@ import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.thirdparty.io.netty.handler.ssl.SslProvider;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -81,6 +84,8 @@ public final class RaftNode implements AutoCloseable {
     private final RaftGroup group;
     private final RaftPeerId localId;
     private final RaftProperties properties;
+    /** TLS for the server and for every client this node builds; null without TLS. */
+    private final Parameters parameters;
     private final StoreStateMachine stateMachine;
     private final RaftServer server;
     private final RaftServer.Division division;
@@ -145,6 +150,7 @@ public final class RaftNode implements AutoCloseable {
         this.group = RaftGroup.valueOf(RaftGroupId.valueOf(groupUuid), peers);
         RaftGroup serverGroup = joiningNow ? RaftGroup.valueOf(group.getGroupId(), serverPeers) : group;
         this.properties = ratisProperties(config);
+        this.parameters = ratisParameters(config.tls());
 
         String name = config.localName();
         this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("raft-timer-" + name));
@@ -190,6 +196,7 @@ public final class RaftNode implements AutoCloseable {
                     .setGroup(serverGroup)
                     .setStateMachine(stateMachine)
                     .setProperties(properties)
+                    .setParameters(parameters)
                     .setOption(option)
                     .build();
             s.start();
@@ -258,6 +265,32 @@ public final class RaftNode implements AutoCloseable {
     /** The Ratis group id every member derives from the cluster token. */
     static UUID groupUuid(String clusterToken) {
         return UUID.nameUUIDFromBytes(clusterToken.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * One TLS configuration for Ratis's server, admin and client services and for the channels this node opens to
+     * them (GrpcConfigKeys.TLS is the default the three specific keys fall back to). Ratis requires a client
+     * certificate only when mutual; its SslContexts are built once, but the key and trust managers are consulted on
+     * every handshake.
+     */
+    static Parameters ratisParameters(RaftTls tls) {
+        if (tls == null) {
+            return null;
+        }
+        GrpcTlsConfig.Builder b = GrpcTlsConfig.newBuilder()
+                .setKeyManager(tls.keyManager())
+                .setTrustManager(tls.trustManager())
+                .setMutualTls(tls.mutual())
+                .setSslProvider(SslProvider.JDK); // the same engine as the client port; no native-library surprises
+        if (!tls.protocols().isEmpty()) {
+            b.setProtocols(tls.protocols());
+        }
+        if (!tls.cipherSuites().isEmpty()) {
+            b.setCipherSuites(tls.cipherSuites());
+        }
+        Parameters p = new Parameters();
+        GrpcConfigKeys.TLS.setConf(p, b.build());
+        return p;
     }
 
     static RaftProperties ratisProperties(RaftConfig c) {
@@ -509,6 +542,7 @@ public final class RaftNode implements AutoCloseable {
                 RaftPeerId leader = known != null && peers.getPeer(known) != null ? known : null;
                 client = RaftClient.newBuilder()
                         .setProperties(properties)
+                        .setParameters(parameters)
                         .setRaftGroup(peers)
                         .setClientId(ClientId.randomId())
                         .setLeaderId(leader)

@@ -2,11 +2,13 @@ package io.metastore.server;
 
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.metastore.raft.LeadershipListener;
 import io.metastore.raft.RaftConfig;
 import io.metastore.raft.RaftNode;
 import io.metastore.raft.RaftPeerSpec;
+import io.metastore.raft.RaftTls;
 import io.metastore.server.apply.EtcdApplier;
 import io.metastore.server.cluster.ClusterIdentity;
 import io.metastore.server.cluster.MemberRegistry;
@@ -27,6 +29,8 @@ import io.metastore.server.lease.LeaseExpiryLoop;
 import io.metastore.server.lease.LeaseManager;
 import io.metastore.server.maintenance.AlarmStore;
 import io.metastore.server.maintenance.AutoCompactor;
+import io.metastore.server.tls.ServerTls;
+import io.metastore.server.tls.TransportSecurity;
 import io.metastore.server.watch.WatchHub;
 import io.metastore.storage.MvccStore;
 import io.metastore.storage.MvccStoreImpl;
@@ -66,7 +70,8 @@ public final class MetaStore implements AutoCloseable {
     private final LeaseExpiryLoop leaseLoop;
     private final AutoCompactor autoCompactor;
     private final ExecutorService maintenanceExecutor;
-    private final Server grpc;
+    /** One server for the http:// client URLs and one for the https:// ones (either may be absent). */
+    private final List<Server> grpc;
     private final WatchService watchService;
     private final LeaseService leaseService;
     private final List<InetSocketAddress> clientAddresses;
@@ -82,13 +87,9 @@ public final class MetaStore implements AutoCloseable {
     private static final java.time.Duration JOIN_TIMEOUT = java.time.Duration.ofMinutes(10);
 
     private MetaStore(ServerConfig config) throws IOException {
-        for (String url : config.listenClientUrls()) {
-            if (url.startsWith("https://")) {
-                // serving plaintext where the operator asked for TLS would be worse than not starting
-                throw new IOException("cannot serve " + url + ": TLS is not supported yet");
-            }
-        }
         this.config = config;
+        // before anything is opened: a refused TLS setting must not leave a half-started member behind
+        ServerTls tls = ServerTls.create(config);
         ClusterIdentity identity = ClusterIdentity.fromConfig(config);
         boolean joining = config.joinsExistingCluster();
         Path member = config.dataDir().resolve("member");
@@ -112,7 +113,7 @@ public final class MetaStore implements AutoCloseable {
                 leases.demote();
             }
         };
-        this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership), store, applier);
+        this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership, tls.peer()), store, applier);
         this.server = new EtcdServer(config, membership, store, raft, applier, leases, alarms, watchHub);
         awaitStartupReplay();
         if (joining && members.byName(config.name()) == null) {
@@ -128,10 +129,10 @@ public final class MetaStore implements AutoCloseable {
         });
         this.clientAddresses = addresses(config.listenClientUrls());
         this.watchService = new WatchService(server);
-        this.leaseService = new LeaseService(server);
-        this.clusterService = new ClusterService(server);
+        this.leaseService = new LeaseService(server, tls.forwarding());
+        this.clusterService = new ClusterService(server, tls.forwarding());
         this.guard = new RequestGuard(server, watchService, config.electionTimeout().toMillis());
-        this.grpc = startGrpc();
+        this.grpc = startGrpc(tls.clientListener());
         this.publisher = startPublisher();
     }
 
@@ -262,7 +263,7 @@ public final class MetaStore implements AutoCloseable {
         return Math.max(1, (3 * ms + 1999) / 2000);
     }
 
-    private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener) {
+    private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener, RaftTls tls) {
         List<RaftPeerSpec> peers = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         String local = null;
@@ -287,29 +288,50 @@ public final class MetaStore implements AutoCloseable {
                 .leadershipListener(listener)
                 .joining(config.joinsExistingCluster())
                 .leaderLeaseReads(config.leaderLeaseReads())
+                .tls(tls)
                 .build();
     }
 
-    private Server startGrpc() throws IOException {
+    /**
+     * Serves the client URLs: plaintext on the http:// ones, TLS with {@code tlsContext} on the https:// ones (a
+     * separate Netty server, since a server has one transport security), in the order the URLs first name them.
+     */
+    private List<Server> startGrpc(SslContext tlsContext) throws IOException {
         HealthStatusManager health = new HealthStatusManager();
-        NettyServerBuilder b = null;
-        for (InetSocketAddress a : clientAddresses) {
-            b = b == null ? NettyServerBuilder.forAddress(a) : b.addListenAddress(a);
+        java.util.Map<Boolean, NettyServerBuilder> builders = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < clientAddresses.size(); i++) {
+            InetSocketAddress a = clientAddresses.get(i);
+            boolean secure = TransportSecurity.secure(config.listenClientUrls().get(i));
+            NettyServerBuilder b = builders.get(secure);
+            builders.put(secure, b == null ? NettyServerBuilder.forAddress(a) : b.addListenAddress(a));
         }
-        Server s = b
-                .directExecutor() // handlers never block: they hand work to Raft or answer from memory
-                .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; etcd's --grpc-keepalive-min-time
-                .permitKeepAliveWithoutCalls(false)
-                .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
-                .addService(ServerInterceptors.intercept(new KvService(server), guard))
-                .addService(ServerInterceptors.intercept(watchService, guard))
-                .addService(ServerInterceptors.intercept(leaseService, guard))
-                .addService(ServerInterceptors.intercept(new MaintenanceService(server, maintenanceExecutor), guard))
-                .addService(ServerInterceptors.intercept(clusterService, guard))
-                .addService(health.getHealthService())
-                .build()
-                .start();
-        return s;
+        List<Server> servers = new ArrayList<>();
+        try {
+            for (var e : builders.entrySet()) {
+                NettyServerBuilder b = e.getValue();
+                if (e.getKey()) {
+                    b.sslContext(tlsContext);
+                }
+                servers.add(b
+                        .directExecutor() // handlers never block: they hand work to Raft or answer from memory
+                        .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; --grpc-keepalive-min-time
+                        .permitKeepAliveWithoutCalls(false)
+                        .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
+                        .addService(ServerInterceptors.intercept(new KvService(server), guard))
+                        .addService(ServerInterceptors.intercept(watchService, guard))
+                        .addService(ServerInterceptors.intercept(leaseService, guard))
+                        .addService(ServerInterceptors.intercept(new MaintenanceService(server, maintenanceExecutor),
+                                guard))
+                        .addService(ServerInterceptors.intercept(clusterService, guard))
+                        .addService(health.getHealthService())
+                        .build()
+                        .start());
+            }
+        } catch (IOException | RuntimeException e) {
+            servers.forEach(Server::shutdownNow);
+            throw e;
+        }
+        return List.copyOf(servers);
     }
 
     private static List<InetSocketAddress> addresses(List<String> urls) {
@@ -346,7 +368,7 @@ public final class MetaStore implements AutoCloseable {
 
     /** The first client port actually bound (tests may ask for port 0). */
     public int clientPort() {
-        return ((InetSocketAddress) grpc.getListenSockets().get(0)).getPort();
+        return ((InetSocketAddress) grpc.get(0).getListenSockets().get(0)).getPort();
     }
 
     /** Stop accepting, let in-flight calls finish (bounded), then stop Raft and close the store. */
@@ -356,18 +378,21 @@ public final class MetaStore implements AutoCloseable {
             return;
         }
         closed = true;
-        grpc.shutdown();
+        grpc.forEach(Server::shutdown);
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
         watchService.shutdown();
         leaseService.shutdown();
-        try {
-            if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
-                grpc.shutdownNow();
-                grpc.awaitTermination(2, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (Server g : grpc) {
+            try {
+                if (!g.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                    g.shutdownNow();
+                    g.awaitTermination(2, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                g.shutdownNow();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            grpc.shutdownNow();
         }
         publisher.shutdownNow();
         clusterService.close();

@@ -1,5 +1,7 @@
 package io.metastore.server;
 
+import io.metastore.server.tls.TransportSecurity;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -13,6 +15,7 @@ import java.util.List;
  * @param autoCompactionMode     "periodic" or "revision"
  * @param autoCompactionRetention etcd's syntax: a duration ("1h", "30m") or a bare number (hours for periodic,
  *                               revisions for revision mode); "0" disables
+ * @param tls                    etcd's TLS flags for the client and peer URLs
  */
 public record ServerConfig(
         String name,
@@ -35,7 +38,8 @@ public record ServerConfig(
         String logLevel,
         StorageEngine storageEngine,
         Duration watchProgressNotifyInterval,
-        boolean leaderLeaseReads) {
+        boolean leaderLeaseReads,
+        TransportSecurity tls) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -65,6 +69,7 @@ public record ServerConfig(
         b.snapshotCount = snapshotCount; b.logLevel = logLevel; b.storageEngine = storageEngine;
         b.watchProgressNotifyInterval = watchProgressNotifyInterval;
         b.leaderLeaseReads = leaderLeaseReads;
+        b.tls = new TransportSecurity.Builder(tls);
         return b;
     }
 
@@ -116,6 +121,7 @@ public record ServerConfig(
         public StorageEngine storageEngine = StorageEngine.ROCKSDB;
         public Duration watchProgressNotifyInterval = Duration.ofMinutes(10);
         public boolean leaderLeaseReads = false;
+        public TransportSecurity.Builder tls = new TransportSecurity.Builder();
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
@@ -144,7 +150,8 @@ public record ServerConfig(
                     List.copyOf(listenPeerUrls), List.copyOf(initialAdvertisePeerUrls), List.copyOf(initialCluster),
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
-                    snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads);
+                    snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
+                    tls.build());
         }
     }
 }

@@ -16,8 +16,8 @@ public final class TestCluster implements AutoCloseable {
     private final ServerConfig.StorageEngine engine;
     private MetaStore[] members;
 
-    private TestCluster(int n, ServerConfig.StorageEngine engine, java.util.function.Consumer<ServerConfig.Builder> tweak)
-            throws IOException {
+    private TestCluster(int n, ServerConfig.StorageEngine engine,
+                        java.util.function.ObjIntConsumer<ServerConfig.Builder> tweak) throws IOException {
         dir = Files.createTempDirectory("metastore-cluster");
         this.engine = engine;
         List<ServerConfig.InitialMember> initial = new ArrayList<>();
@@ -33,7 +33,7 @@ public final class TestCluster implements AutoCloseable {
             ServerConfig.Builder b = ServerConfig.builder("m" + (i + 1)).dataDir(dir.resolve("m" + (i + 1)))
                     .storageEngine(engine).singleMemberUrls("http://127.0.0.1:" + client[i], "http://127.0.0.1:" + peer[i]);
             b.initialCluster = initial;
-            tweak.accept(b);
+            tweak.accept(b, i);
             configs.add(b.build());
         }
         members = new MetaStore[n];
@@ -53,6 +53,12 @@ public final class TestCluster implements AutoCloseable {
     /** With {@code tweak} applied to every member's configuration. */
     public static TestCluster start(int n, ServerConfig.StorageEngine engine,
                                     java.util.function.Consumer<ServerConfig.Builder> tweak) {
+        return startEach(n, engine, (b, i) -> tweak.accept(b));
+    }
+
+    /** With {@code tweak} applied to each member's configuration and its index (0-based). */
+    public static TestCluster startEach(int n, ServerConfig.StorageEngine engine,
+                                        java.util.function.ObjIntConsumer<ServerConfig.Builder> tweak) {
         try {
             return new TestCluster(n, engine, tweak);
         } catch (IOException e) {

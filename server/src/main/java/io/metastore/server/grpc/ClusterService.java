@@ -20,10 +20,16 @@ import java.util.concurrent.TimeUnit;
 /** etcdserverpb.Cluster over the domain's MemberManager; MemberPromote goes to the leader, as etcd forwards it. */
 public final class ClusterService extends ClusterGrpc.ClusterImplBase implements AutoCloseable {
     private final EtcdServer server;
-    private final LeaderChannels leaderChannels = new LeaderChannels();
+    private final LeaderChannels leaderChannels;
 
     public ClusterService(EtcdServer server) {
+        this(server, null);
+    }
+
+    /** @param forwardingTls for calls forwarded to the leader's https:// client URL; null for the JVM's defaults */
+    public ClusterService(EtcdServer server, io.grpc.netty.shaded.io.netty.handler.ssl.SslContext forwardingTls) {
         this.server = server;
+        this.leaderChannels = new LeaderChannels(forwardingTls);
     }
 
     @Override

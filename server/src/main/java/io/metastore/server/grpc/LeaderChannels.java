@@ -2,6 +2,7 @@ package io.metastore.server.grpc;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 
 import java.net.URI;
 import java.util.Map;
@@ -10,15 +11,32 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Client channels from this member to other members' client URLs, for the few calls etcd forwards to the
- * leader outside Raft (lease renewals). One channel per URL, kept until shutdown.
+ * leader outside Raft (lease renewals). One channel per URL, kept until shutdown. An https:// URL is reached over
+ * TLS: the server is verified against --trusted-ca-file (any certificate with --auto-tls, as etcd skips verification
+ * of self-signed certificates; the JVM's trust store otherwise), and this member's client certificate is presented
+ * when the other member asks for one (its --client-cert-auth).
  */
 final class LeaderChannels implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final SslContext tls;
+
+    /** @param tls for https:// URLs; null: the JVM's defaults, no client certificate */
+    LeaderChannels(SslContext tls) {
+        this.tls = tls;
+    }
 
     ManagedChannel forUrl(String url) {
         return channels.computeIfAbsent(url, u -> {
             URI uri = URI.create(u);
-            return NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort()).usePlaintext().build();
+            NettyChannelBuilder b = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort());
+            if (!"https".equals(uri.getScheme())) {
+                return b.usePlaintext().build();
+            }
+            b.useTransportSecurity();
+            if (tls != null) {
+                b.sslContext(tls);
+            }
+            return b.build();
         });
     }
 

@@ -18,11 +18,17 @@ import io.metastore.server.EtcdServer;
 /** etcdserverpb.Lease over {@link EtcdServer}. */
 public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     private final EtcdServer server;
-    private final LeaderChannels leaderChannels = new LeaderChannels();
+    private final LeaderChannels leaderChannels;
     private final java.util.Set<KeepAliveStream> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public LeaseService(EtcdServer server) {
+        this(server, null);
+    }
+
+    /** @param forwardingTls for calls forwarded to the leader's https:// client URL; null for the JVM's defaults */
+    public LeaseService(EtcdServer server, io.grpc.netty.shaded.io.netty.handler.ssl.SslContext forwardingTls) {
         this.server = server;
+        this.leaderChannels = new LeaderChannels(forwardingTls);
     }
 
     @Override

@@ -37,7 +37,8 @@ public final class EtcdFlags {
     private record Flag(String name, String shownDefault, String help, Setter setter) {}
 
     /** Implemented flags that, as Go bool flags, may stand alone ({@code --flag} means true). */
-    private static final Set<String> BOOL_FLAGS = Set.of("leader-lease-reads");
+    private static final Set<String> BOOL_FLAGS = Set.of("leader-lease-reads", "client-cert-auth", "auto-tls",
+            "peer-client-cert-auth", "peer-auto-tls");
 
     private static final String WATCH_PROGRESS = "watch-progress-notify-interval";
     private static final String WATCH_PROGRESS_OLD = "experimental-watch-progress-notify-interval";
@@ -98,6 +99,35 @@ public final class EtcdFlags {
                     (b, v) -> b.watchProgressNotifyInterval = watchProgress(v)),
             new Flag(WATCH_PROGRESS_OLD, "10m", "Deprecated name of --" + WATCH_PROGRESS + " (etcd before 3.6).",
                     (b, v) -> b.watchProgressNotifyInterval = watchProgress(v)),
+            // Transport security (etcd's names and meanings; checked together after parsing, see TransportSecurity).
+            new Flag("cert-file", "", "Path to the client server TLS cert file.", (b, v) -> b.tls.certFile = path(v)),
+            new Flag("key-file", "", "Path to the client server TLS key file.", (b, v) -> b.tls.keyFile = path(v)),
+            new Flag("client-cert-auth", "false", "Enable client cert authentication.",
+                    (b, v) -> b.tls.clientCertAuth = boolValue(v)),
+            new Flag("trusted-ca-file", "", "Path to the client server TLS trusted CA cert file.",
+                    (b, v) -> b.tls.trustedCaFile = path(v)),
+            new Flag("auto-tls", "false", "Client TLS using generated certificates.",
+                    (b, v) -> b.tls.autoTls = boolValue(v)),
+            new Flag("peer-cert-file", "", "Path to the peer server TLS cert file.",
+                    (b, v) -> b.tls.peerCertFile = path(v)),
+            new Flag("peer-key-file", "", "Path to the peer server TLS key file.",
+                    (b, v) -> b.tls.peerKeyFile = path(v)),
+            new Flag("peer-client-cert-auth", "false", "Enable peer client cert authentication.",
+                    (b, v) -> b.tls.peerClientCertAuth = boolValue(v)),
+            new Flag("peer-trusted-ca-file", "", "Path to the peer server TLS trusted CA file.",
+                    (b, v) -> b.tls.peerTrustedCaFile = path(v)),
+            new Flag("peer-auto-tls", "false", "Peer TLS using generated certificates.",
+                    (b, v) -> b.tls.peerAutoTls = boolValue(v)),
+            new Flag("self-signed-cert-validity", "1",
+                    "The validity period of the client and peer certificates, unit is year.",
+                    (b, v) -> b.tls.selfSignedCertValidityYears = (int) decimal(v, 0, Integer.MAX_VALUE)),
+            new Flag("tls-min-version", "TLS1.2", "Minimum TLS version supported. Possible values: TLS1.2, TLS1.3.",
+                    (b, v) -> b.tls.minVersion = v),
+            new Flag("tls-max-version", "", "Maximum TLS version supported. Possible values: TLS1.2, TLS1.3 "
+                    + "(empty: the newest the JVM has).", (b, v) -> b.tls.maxVersion = v),
+            new Flag("cipher-suites", "", "Comma-separated list of supported TLS cipher suites between client/server "
+                    + "and peers (Go's names; empty: the JVM's defaults).",
+                    (b, v) -> b.tls.cipherSuites = v.isEmpty() ? List.of() : List.of(v.split(","))),
             // Refused rather than ignored: starting with none of the file's settings would be worse than not starting.
             new Flag("config-file", "", "Not supported yet: pass the settings as flags or ETCD_* variables.",
                     (b, v) -> {
@@ -125,9 +155,16 @@ public final class EtcdFlags {
         NOT_IMPLEMENTED.put("enable-v2", true);                      // not implemented: v3 API only (etcd 3.6 too)
         NOT_IMPLEMENTED.put("metrics", false);                       // not implemented: basic|extensive detail
         NOT_IMPLEMENTED.put("listen-metrics-urls", false);           // not implemented: no separate metrics listener
-        NOT_IMPLEMENTED.put("auto-tls", true);                       // not implemented: no client TLS yet
-        NOT_IMPLEMENTED.put("peer-auto-tls", true);                  // not implemented: no peer TLS yet
-        NOT_IMPLEMENTED.put("client-cert-auth", true);               // not implemented: clients are NOT verified
+        // TLS flags we lack: refused when set (see REFUSED_WHEN_SET), never silently ignored
+        NOT_IMPLEMENTED.put("client-crl-file", false);               // not implemented: no revocation lists
+        NOT_IMPLEMENTED.put("peer-crl-file", false);                 // not implemented: no revocation lists
+        NOT_IMPLEMENTED.put("client-cert-file", false);              // not implemented: --cert-file is presented
+        NOT_IMPLEMENTED.put("client-key-file", false);               // not implemented
+        NOT_IMPLEMENTED.put("peer-client-cert-file", false);         // not implemented: --peer-cert-file is presented
+        NOT_IMPLEMENTED.put("peer-client-key-file", false);          // not implemented
+        NOT_IMPLEMENTED.put("client-cert-allowed-hostname", false);  // not implemented: no CN/SAN allow-lists
+        NOT_IMPLEMENTED.put("peer-cert-allowed-cn", false);          // not implemented
+        NOT_IMPLEMENTED.put("peer-cert-allowed-hostname", false);    // not implemented
         NOT_IMPLEMENTED.put("enable-pprof", true);                   // not implemented: Go profiler, no equivalent
         NOT_IMPLEMENTED.put("force-new-cluster", true);              // not implemented: no forced recovery yet
         NOT_IMPLEMENTED.put("strict-reconfig-check", true);          // not implemented: reconfigs are not vetted
@@ -139,9 +176,13 @@ public final class EtcdFlags {
         NOT_IMPLEMENTED.put("feature-gates", false);                 // not implemented: etcd 3.6 feature gates
     }
 
-    /** Security flags that must not be ignored when switched on: the operator asked for protection we lack. */
-    private static final java.util.Set<String> REFUSED_WHEN_TRUE = java.util.Set.of("auto-tls", "peer-auto-tls",
-            "client-cert-auth");
+    /**
+     * Security flags that must not be ignored when set (a boolean: true; otherwise non-empty): the operator asked for
+     * protection we lack.
+     */
+    private static final java.util.Set<String> REFUSED_WHEN_SET = java.util.Set.of("client-crl-file",
+            "peer-crl-file", "client-cert-file", "client-key-file", "peer-client-cert-file", "peer-client-key-file",
+            "client-cert-allowed-hostname", "peer-cert-allowed-cn", "peer-cert-allowed-hostname");
 
     private EtcdFlags() {}
 
@@ -224,9 +265,10 @@ public final class EtcdFlags {
             Flag flag = BY_NAME.get(e.getKey());
             Value v = e.getValue();
             if (flag == null) {
-                if (NOT_IMPLEMENTED.get(e.getKey()) && bool(v) && REFUSED_WHEN_TRUE.contains(e.getKey())) {
-                    // asking for TLS and silently getting plaintext would be worse than not starting
-                    throw new FlagException("--" + e.getKey() + " is not supported yet (no TLS support)");
+                boolean set = NOT_IMPLEMENTED.get(e.getKey()) ? bool(v) : !v.text().isEmpty();
+                if (set && REFUSED_WHEN_SET.contains(e.getKey())) {
+                    // asking for protection and silently going without it would be worse than not starting
+                    throw new FlagException("--" + e.getKey() + " is not supported yet");
                 }
                 continue;
             }
@@ -267,6 +309,11 @@ public final class EtcdFlags {
         if (values.containsKey("listen-client-urls") && !values.containsKey("advertise-client-urls")) {
             throw new FlagException("--advertise-client-urls is required when --listen-client-urls is set explicitly");
         }
+        try { // TLS: etcd's Validate, then what its listeners refuse (https without a certificate, ...)
+            b.tls.build().validate(b.listenClientUrls, b.listenPeerUrls);
+        } catch (IllegalArgumentException e) {
+            throw new FlagException(e.getMessage());
+        }
         return b.build();
     }
 
@@ -288,7 +335,11 @@ public final class EtcdFlags {
         }
         sb.append("  --version\n      Print the version and exit.\n  -h, --help\n      Show this help.\n\n")
                 .append("Accepted for etcd compatibility but not implemented yet (ignored):\n  --")
-                .append(String.join(", --", NOT_IMPLEMENTED.keySet())).append('\n');
+                .append(String.join(", --", NOT_IMPLEMENTED.keySet().stream()
+                        .filter(n -> !REFUSED_WHEN_SET.contains(n)).toList())).append('\n')
+                .append("Not supported yet (refused when set):\n  --")
+                .append(String.join(", --", NOT_IMPLEMENTED.keySet().stream()
+                        .filter(REFUSED_WHEN_SET::contains).toList())).append('\n');
         return sb.toString();
     }
 
@@ -300,6 +351,11 @@ public final class EtcdFlags {
 
     private static FlagException invalid(Value v, String reason) {
         return new FlagException("invalid value \"" + v.text() + "\" for " + v.origin() + ": " + reason);
+    }
+
+    /** A file flag; empty means unset, as in etcd. */
+    private static Path path(String v) {
+        return v.isEmpty() ? null : Path.of(v);
     }
 
     /** Go's strconv.ParseBool. */

@@ -5,6 +5,7 @@ import ch.qos.logback.classic.Logger;
 import io.metastore.server.EtcdServer;
 import io.metastore.server.MetaStore;
 import io.metastore.server.ServerConfig;
+import io.metastore.server.tls.ServerTls;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
@@ -31,6 +32,10 @@ public final class Main {
         MetaStore member;
         try {
             member = MetaStore.start(config);
+        } catch (ServerTls.TlsConfigException e) {
+            System.err.println("metastore: " + e.getMessage()); // the operator's mistake: no stack trace
+            System.exit(1);
+            return;
         } catch (Exception e) {
             LoggerFactory.getLogger(Main.class).error("failed to start: {}", e.getMessage(), e);
             System.exit(1);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.metastore.server.ServerConfig;
+import io.metastore.server.tls.TransportSecurity;
 import io.metastore.server.ServerConfig.InitialMember;
 import io.metastore.server.ServerConfig.StorageEngine;
 
@@ -111,7 +112,11 @@ class EtcdFlagsTest {
                 "--quota-backend-bytes", "8589934592", "--auto-compaction-mode", "revision",
                 "--auto-compaction-retention", "1000", "--max-request-bytes", "10485760", "--max-txn-ops", "1024",
                 "--heartbeat-interval", "250", "--election-timeout", "2500", "--snapshot-count", "5000",
-                "--log-level", "debug", "--storage-engine", "memory", "--watch-progress-notify-interval", "5s");
+                "--log-level", "debug", "--storage-engine", "memory", "--watch-progress-notify-interval", "5s",
+                "--cert-file", "/c.pem", "--key-file", "/k.pem", "--trusted-ca-file", "/ca.pem", "--client-cert-auth",
+                "--auto-tls", "--peer-cert-file", "/pc.pem", "--peer-key-file", "/pk.pem",
+                "--peer-trusted-ca-file", "/pca.pem", "--peer-client-cert-auth", "--peer-auto-tls",
+                "--self-signed-cert-validity", "3", "--tls-min-version", "TLS1.3", "--tls-max-version", "TLS1.3");
         assertEquals("m1", c.name());
         assertEquals(Path.of("/d"), c.dataDir());
         assertEquals(List.of("http://0.0.0.0:2379", "https://127.0.0.1:22379"), c.listenClientUrls());
@@ -133,6 +138,13 @@ class EtcdFlagsTest {
         assertEquals("debug", c.logLevel());
         assertEquals(StorageEngine.MEMORY, c.storageEngine());
         assertEquals(Duration.ofSeconds(5), c.watchProgressNotifyInterval());
+        assertEquals(new TransportSecurity(
+                new TransportSecurity.Side(Path.of("/c.pem"), Path.of("/k.pem"), Path.of("/ca.pem"), true, true),
+                new TransportSecurity.Side(Path.of("/pc.pem"), Path.of("/pk.pem"), Path.of("/pca.pem"), true, true),
+                "TLS1.3", "TLS1.3", List.of(), 3), c.tls());
+        assertEquals(List.of("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305"),
+                parse("--cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305")
+                        .tls().cipherSuites());
 
         assertEquals(Duration.ofMillis(100),
                 parse("--experimental-watch-progress-notify-interval=100ms").watchProgressNotifyInterval());
@@ -148,9 +160,10 @@ class EtcdFlagsTest {
                 "--client-cert-auth=false", "--enable-pprof=true", "--force-new-cluster=0", "--strict-reconfig-check",
                 "--pre-vote=t", "--max-snapshots", "5", "--max-wals", "5", "--initial-election-tick-advance=false",
                 "--log-format", "json", "--experimental-initial-corrupt-check", "--feature-gates=A=true"));
-        // Switched-on security flags are refused rather than ignored: plaintext must not pass for TLS.
-        assertEquals("--client-cert-auth is not supported yet (no TLS support)", error("--client-cert-auth"));
-        assertEquals("--auto-tls is not supported yet (no TLS support)", error("--auto-tls=true"));
+        // Security flags we lack are refused when set rather than ignored: less protection must not pass silently.
+        assertEquals("--client-crl-file is not supported yet", error("--client-crl-file", "/crl.pem"));
+        assertEquals("--peer-cert-allowed-cn is not supported yet", error("--peer-cert-allowed-cn=m1"));
+        assertEquals(defaults, parse("--client-crl-file="));
         // A boolean flag does not take the next argument, so the flag after it is still read.
         assertEquals("n1", parse("--pre-vote", "--name", "n1").name());
         assertEquals("\"false\" is not a valid flag", error("--pre-vote", "false"));
