@@ -2,10 +2,16 @@ package io.metastore.bench;
 
 import com.google.protobuf.ByteString;
 import io.grpc.ConnectivityState;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.metastore.proto.etcdserverpb.AuthGrpc;
+import io.metastore.proto.etcdserverpb.AuthenticateRequest;
+import io.metastore.proto.etcdserverpb.AuthenticateResponse;
 import io.metastore.proto.etcdserverpb.KVGrpc;
 import io.metastore.proto.etcdserverpb.PutRequest;
 import io.metastore.proto.etcdserverpb.RangeRequest;
@@ -63,6 +69,7 @@ public final class EtcdBench {
               --max-duration 5m  abandon the run after this long (in-flight requests still end by their deadline)
               --warmup N         first run N unmeasured requests with the same settings (default 0)
               --label TEXT       label printed in the SUMMARY line (default: the command)
+              --user NAME:PASSWORD  authenticate once (etcd's Authenticate) and send the token on every request
 
             --key K (put only, MetaStore extension): write the fixed key K instead of generated keys, e.g. to
             create the key a later 'range' reads.
@@ -99,7 +106,7 @@ public final class EtcdBench {
         private static final List<String> BOOLEAN = List.of("sequential-keys", "count-only", "help");
         private static final List<String> VALUED = List.of("endpoints", "conns", "clients", "total", "timeout",
                 "max-duration", "warmup", "label", "key-size", "val-size", "key-space-size", "key", "consistency",
-                "limit", "txn-ops", "wait");
+                "limit", "txn-ops", "wait", "user");
 
         final Map<String, String> values = new LinkedHashMap<>();
         final List<String> positional = new ArrayList<>();
@@ -480,7 +487,9 @@ public final class EtcdBench {
             for (int j = 0; j < (workload == null ? 1 : conns); j++) {
                 channels.add(channel(endpoints.get(j % endpoints.size())));
             }
-            List<KVGrpc.KVStub> stubs = channels.stream().map(KVGrpc::newStub).toList();
+            ClientInterceptor credentials = credentials(channels.get(0), o.str("user", ""), timeoutNanos);
+            List<KVGrpc.KVStub> stubs = channels.stream().map(KVGrpc::newStub)
+                    .map(st -> credentials == null ? st : st.withInterceptors(credentials)).toList();
             if (workload == null) {
                 return ready(stubs.get(0), o.nanos("wait", "60s"));
             }
@@ -511,6 +520,27 @@ public final class EtcdBench {
                 c.shutdownNow();
             }
         }
+    }
+
+    /**
+     * etcd's benchmark --user: one Authenticate, then the token in the {@code token} metadata of every request, as
+     * etcd's clients send it (a simple token stays valid while it is used). Null without --user.
+     */
+    static ClientInterceptor credentials(ManagedChannel channel, String user, long timeoutNanos) {
+        if (user.isEmpty()) {
+            return null;
+        }
+        int colon = user.indexOf(':');
+        if (colon <= 0) {
+            throw new UsageException("--user must be NAME:PASSWORD");
+        }
+        AuthenticateResponse r = AuthGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS)
+                .authenticate(AuthenticateRequest.newBuilder().setName(user.substring(0, colon))
+                        .setPassword(user.substring(colon + 1)).build());
+        Metadata headers = new Metadata();
+        headers.put(Metadata.Key.of("token", Metadata.ASCII_STRING_MARSHALLER), r.getToken());
+        return MetadataUtils.newAttachHeadersInterceptor(headers);
     }
 
     static List<String> endpoints(String spec) {
