@@ -38,8 +38,8 @@ final class PemKeys {
     static PrivateKey privateKey(byte[] pem) {
         Object o = firstKeyObject(pem);
         try {
-            if (o instanceof PEMKeyPair kp) {
-                return CONVERTER.getKeyPair(kp).getPrivate();
+            if (o instanceof PEMKeyPair kp) { // SEC1 keys may omit the public point: take only the private part
+                return CONVERTER.getPrivateKey(kp.getPrivateKeyInfo());
             }
             if (o instanceof PrivateKeyInfo info) {
                 return CONVERTER.getPrivateKey(info);
@@ -63,7 +63,8 @@ final class PemKeys {
                 return CONVERTER.getPublicKey(cert.getSubjectPublicKeyInfo());
             }
             if (o instanceof PEMKeyPair kp) { // a private key file given as pub-key still names the public key
-                return CONVERTER.getKeyPair(kp).getPublic();
+                return kp.getPublicKeyInfo() != null ? CONVERTER.getPublicKey(kp.getPublicKeyInfo())
+                        : derivePublic(CONVERTER.getPrivateKey(kp.getPrivateKeyInfo()));
             }
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read the public key: " + e.getMessage(), e);
