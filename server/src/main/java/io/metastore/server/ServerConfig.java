@@ -11,6 +11,9 @@ import java.util.List;
  * @param initialCluster         etcd's --initial-cluster entries (name to peer URL), including this member
  * @param quotaBackendBytes      0 means etcd's default of 2 GiB
  * @param autoCompactionMode     "periodic" or "revision"
+ * @param authToken              etcd's --auth-token: "simple" (default) or "jwt,pub-key=...,priv-key=...,sign-method=..."
+ * @param authTokenTtl           etcd's --auth-token-ttl (simple tokens' sliding TTL; default 300 s)
+ * @param bcryptCost             etcd's --bcrypt-cost (default 10)
  * @param autoCompactionRetention etcd's syntax: a duration ("1h", "30m") or a bare number (hours for periodic,
  *                               revisions for revision mode); "0" disables
  */
@@ -35,7 +38,10 @@ public record ServerConfig(
         String logLevel,
         StorageEngine storageEngine,
         Duration watchProgressNotifyInterval,
-        boolean leaderLeaseReads) {
+        boolean leaderLeaseReads,
+        String authToken,
+        Duration authTokenTtl,
+        int bcryptCost) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -65,6 +71,7 @@ public record ServerConfig(
         b.snapshotCount = snapshotCount; b.logLevel = logLevel; b.storageEngine = storageEngine;
         b.watchProgressNotifyInterval = watchProgressNotifyInterval;
         b.leaderLeaseReads = leaderLeaseReads;
+        b.authToken = authToken; b.authTokenTtl = authTokenTtl; b.bcryptCost = bcryptCost;
         return b;
     }
 
@@ -116,12 +123,18 @@ public record ServerConfig(
         public StorageEngine storageEngine = StorageEngine.ROCKSDB;
         public Duration watchProgressNotifyInterval = Duration.ofMinutes(10);
         public boolean leaderLeaseReads = false;
+        public String authToken = "simple";
+        public Duration authTokenTtl = Duration.ofSeconds(300);
+        public int bcryptCost = 10;
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
         public Builder quotaBackendBytes(long bytes) { this.quotaBackendBytes = bytes; return this; }
         public Builder snapshotCount(long n) { this.snapshotCount = n; return this; }
         public Builder leaderLeaseReads(boolean on) { this.leaderLeaseReads = on; return this; }
+        public Builder authToken(String spec) { this.authToken = spec; return this; }
+        public Builder authTokenTtl(Duration ttl) { this.authTokenTtl = ttl; return this; }
+        public Builder bcryptCost(int cost) { this.bcryptCost = cost; return this; }
         public Builder watchProgressNotifyInterval(Duration d) { this.watchProgressNotifyInterval = d; return this; }
         public Builder autoCompaction(String mode, String retention) {
             this.autoCompactionMode = mode;
@@ -144,7 +157,8 @@ public record ServerConfig(
                     List.copyOf(listenPeerUrls), List.copyOf(initialAdvertisePeerUrls), List.copyOf(initialCluster),
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
-                    snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads);
+                    snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
+                    authToken, authTokenTtl, bcryptCost);
         }
     }
 }
