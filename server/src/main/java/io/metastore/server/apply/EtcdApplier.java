@@ -99,7 +99,7 @@ public final class EtcdApplier implements CommandApplier {
         MessageLite response = null;
         EtcdError error = null;
         try (MvccWriteTxn txn = store.beginWrite()) {
-            if (cmd.hasHeader()) {
+            if (cmd.hasHeader() && auth.enabled()) {
                 authorize(MemberAuth.caller(cmd.getHeader()), cmd);
             }
             response = dispatch(txn, cmd);
