@@ -37,7 +37,44 @@ import io.metastore.proto.raftcmd.RaftCommand;
 import io.metastore.proto.raftcmd.RaftResult;
 import io.metastore.raft.RaftException;
 import io.metastore.raft.RaftNode;
+import io.metastore.auth.AuthException;
+import io.metastore.auth.AuthInfo;
+import io.metastore.proto.etcdserverpb.AuthDisableRequest;
+import io.metastore.proto.etcdserverpb.AuthDisableResponse;
+import io.metastore.proto.etcdserverpb.AuthEnableRequest;
+import io.metastore.proto.etcdserverpb.AuthEnableResponse;
+import io.metastore.proto.etcdserverpb.AuthRoleAddRequest;
+import io.metastore.proto.etcdserverpb.AuthRoleAddResponse;
+import io.metastore.proto.etcdserverpb.AuthRoleDeleteRequest;
+import io.metastore.proto.etcdserverpb.AuthRoleDeleteResponse;
+import io.metastore.proto.etcdserverpb.AuthRoleGetRequest;
+import io.metastore.proto.etcdserverpb.AuthRoleGetResponse;
+import io.metastore.proto.etcdserverpb.AuthRoleGrantPermissionRequest;
+import io.metastore.proto.etcdserverpb.AuthRoleGrantPermissionResponse;
+import io.metastore.proto.etcdserverpb.AuthRoleListRequest;
+import io.metastore.proto.etcdserverpb.AuthRoleListResponse;
+import io.metastore.proto.etcdserverpb.AuthRoleRevokePermissionRequest;
+import io.metastore.proto.etcdserverpb.AuthRoleRevokePermissionResponse;
+import io.metastore.proto.etcdserverpb.AuthStatusRequest;
+import io.metastore.proto.etcdserverpb.AuthStatusResponse;
+import io.metastore.proto.etcdserverpb.AuthUserAddRequest;
+import io.metastore.proto.etcdserverpb.AuthUserAddResponse;
+import io.metastore.proto.etcdserverpb.AuthUserChangePasswordRequest;
+import io.metastore.proto.etcdserverpb.AuthUserChangePasswordResponse;
+import io.metastore.proto.etcdserverpb.AuthUserDeleteRequest;
+import io.metastore.proto.etcdserverpb.AuthUserDeleteResponse;
+import io.metastore.proto.etcdserverpb.AuthUserGetRequest;
+import io.metastore.proto.etcdserverpb.AuthUserGetResponse;
+import io.metastore.proto.etcdserverpb.AuthUserGrantRoleRequest;
+import io.metastore.proto.etcdserverpb.AuthUserGrantRoleResponse;
+import io.metastore.proto.etcdserverpb.AuthUserListRequest;
+import io.metastore.proto.etcdserverpb.AuthUserListResponse;
+import io.metastore.proto.etcdserverpb.AuthUserRevokeRoleRequest;
+import io.metastore.proto.etcdserverpb.AuthUserRevokeRoleResponse;
+import io.metastore.proto.etcdserverpb.AuthenticateRequest;
+import io.metastore.proto.etcdserverpb.AuthenticateResponse;
 import io.metastore.server.apply.EtcdApplier;
+import io.metastore.server.auth.MemberAuth;
 import io.metastore.server.cluster.MemberManager;
 import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.cluster.Membership;
@@ -89,9 +126,12 @@ public final class EtcdServer {
     private final MemberRegistry members;
 
     private final MemberManager memberManager;
+    private final MemberAuth auth;
 
     public EtcdServer(ServerConfig config, Membership membership, MvccStore store, RaftNode raft,
-                      EtcdApplier applier, LeaseManager leases, AlarmStore alarms, WatchHub watchHub) {
+                      EtcdApplier applier, LeaseManager leases, AlarmStore alarms, WatchHub watchHub,
+                      MemberAuth auth) {
+        this.auth = auth;
         this.members = membership.registry();
         this.config = config;
         this.membership = membership;
@@ -131,12 +171,30 @@ public final class EtcdServer {
 
     // ---- KV ----
 
-    public CompletableFuture<RangeResponse> range(RangeRequest r) {
+    public MemberAuth auth() {
+        return auth;
+    }
+
+    /**
+     * etcd's doSerialize: check the caller's READ permission, read, then refuse the answer if the auth store
+     * moved on meanwhile ("revision of auth store is old"; the client re-authenticates and retries).
+     */
+    public CompletableFuture<RangeResponse> range(AuthInfo caller, RangeRequest r) {
         validator.checkRange(r);
         if (r.getSerializable()) {
-            return CompletableFuture.completedFuture(rangeLocal(r));
+            return CompletableFuture.completedFuture(checkedRange(caller, r));
         }
-        return linearizable(() -> rangeLocal(r));
+        return linearizable(() -> checkedRange(caller, r));
+    }
+
+    private RangeResponse checkedRange(AuthInfo caller, RangeRequest r) {
+        if (!auth.enabled()) {
+            return rangeLocal(r);
+        }
+        auth.authorizer().checkRange(caller, r);
+        RangeResponse resp = rangeLocal(r);
+        auth.checkStillCurrent(caller);
+        return resp;
     }
 
     private RangeResponse rangeLocal(RangeRequest r) {
@@ -152,37 +210,45 @@ public final class EtcdServer {
         return resp.toBuilder().setHeader(header(result.revision())).build();
     }
 
-    public CompletableFuture<PutResponse> put(PutRequest r) {
+    public CompletableFuture<PutResponse> put(AuthInfo caller, PutRequest r) {
         validator.checkPut(r);
         checkQuota(QuotaGuard.KV_OVERHEAD + r.getKey().size() + r.getValue().size());
-        return propose(RaftCommand.newBuilder().setPut(r).build(), PutResponse.parser())
+        return propose(RaftCommand.newBuilder().setPut(r).setHeader(MemberAuth.header(caller)).build(), PutResponse.parser())
                 .thenApply(resp -> resp.toBuilder().setHeader(complete(resp.getHeader())).build());
     }
 
-    public CompletableFuture<DeleteRangeResponse> deleteRange(DeleteRangeRequest r) {
+    public CompletableFuture<DeleteRangeResponse> deleteRange(AuthInfo caller, DeleteRangeRequest r) {
         validator.checkDelete(r);
-        return propose(RaftCommand.newBuilder().setDeleteRange(r).build(), DeleteRangeResponse.parser())
+        return propose(RaftCommand.newBuilder().setDeleteRange(r).setHeader(MemberAuth.header(caller)).build(), DeleteRangeResponse.parser())
                 .thenApply(resp -> resp.toBuilder().setHeader(complete(resp.getHeader())).build());
     }
 
-    public CompletableFuture<TxnResponse> txn(TxnRequest r) {
+    public CompletableFuture<TxnResponse> txn(AuthInfo caller, TxnRequest r) {
         validator.checkTxn(r);
         if (ReadOnlyTxn.isReadOnly(r)) {
             if (ReadOnlyTxn.isSerializable(r)) {
-                return CompletableFuture.completedFuture(readOnlyTxn(r));
+                return CompletableFuture.completedFuture(readOnlyTxn(caller, r));
             }
-            return linearizable(() -> readOnlyTxn(r));
+            return linearizable(() -> readOnlyTxn(caller, r));
         }
         long cost = txnPutCost(r);
         if (cost > 0) {
             checkQuota(cost);
         }
-        return propose(RaftCommand.newBuilder().setTxn(r).build(), TxnResponse.parser())
+        return propose(RaftCommand.newBuilder().setTxn(r).setHeader(MemberAuth.header(caller)).build(),
+                TxnResponse.parser())
                 .thenApply(resp -> resp.toBuilder().setHeader(complete(resp.getHeader())).build());
     }
 
-    private TxnResponse readOnlyTxn(TxnRequest r) {
+    private TxnResponse readOnlyTxn(AuthInfo caller, TxnRequest r) {
+        boolean checked = auth.enabled();
+        if (checked) {
+            auth.authorizer().checkTxn(caller, r);
+        }
         TxnResponse resp = ReadOnlyTxn.execute(store, r);
+        if (checked) {
+            auth.checkStillCurrent(caller);
+        }
         return resp.toBuilder().setHeader(complete(resp.getHeader())).build();
     }
 
@@ -239,22 +305,72 @@ public final class EtcdServer {
         }
     }
 
-    public CompletableFuture<LeaseRevokeResponse> leaseRevoke(LeaseRevokeRequest r) {
-        return propose(RaftCommand.newBuilder().setLeaseRevoke(r).build(), LeaseRevokeResponse.parser())
+    public CompletableFuture<LeaseRevokeResponse> leaseRevoke(AuthInfo caller, LeaseRevokeRequest r) {
+        return propose(RaftCommand.newBuilder().setLeaseRevoke(r).setHeader(MemberAuth.header(caller)).build(), LeaseRevokeResponse.parser())
                 .thenApply(resp -> resp.toBuilder().setHeader(complete(resp.getHeader())).build());
     }
 
     /** etcd answers an unknown or expired lease with TTL 0, not an error; the header predates the renewal. */
-    public LeaseKeepAliveResponse leaseKeepAlive(long id) {
+    public LeaseKeepAliveResponse leaseKeepAlive(AuthInfo caller, long id) {
         ResponseHeader h = header(store.currentRevision());
         if (!raft.isLeader()) {
             throw EtcdError.NOT_LEADER.toException();
         }
+        checkLeaseRenew(caller, id);
         return LeaseKeepAliveResponse.newBuilder().setHeader(h).setID(id).setTTL(leases.renew(id)).build();
     }
 
-    public CompletableFuture<LeaseTimeToLiveResponse> leaseTimeToLive(LeaseTimeToLiveRequest r) {
+    /**
+     * etcd's checkLeaseRenew: with auth enabled, renewing needs a credential and, unless admin, WRITE on every
+     * key attached to the lease (whoever could not revoke it must not keep it alive).
+     */
+    public void checkLeaseRenew(AuthInfo caller, long id) {
+        if (!auth.enabled()) {
+            return;
+        }
+        long rev = auth.store().revision();
+        auth.requireUser(caller);
+        if (auth.checker().isAdmin(caller)) {
+            return;
+        }
+        LeaseManager.TimeToLive ttl = leases.timeToLive(id, true);
+        if (ttl != null) {
+            for (byte[] k : ttl.keys()) {
+                auth.checker().checkPut(caller, k);
+            }
+        }
+        if (rev != auth.store().revision()) {
+            throw AuthException.Reason.AUTH_OLD_REVISION.exception();
+        }
+    }
+
+    /**
+     * etcd's checkLeaseTimeToLive: asking for the attached keys needs, unless admin, READ on every one of them,
+     * so the answer never shows a key the caller could not read.
+     */
+    public void checkLeaseTimeToLive(AuthInfo caller, LeaseTimeToLiveRequest r) {
+        if (!r.getKeys() || !auth.enabled()) {
+            return;
+        }
+        auth.requireUser(caller);
+        if (auth.checker().isAdmin(caller)) {
+            return;
+        }
+        LeaseManager.TimeToLive ttl = leases.timeToLive(r.getID(), true);
+        if (ttl != null) {
+            for (byte[] k : ttl.keys()) {
+                auth.checker().checkRange(caller, k, null);
+            }
+        }
+    }
+
+    public CompletableFuture<LeaseTimeToLiveResponse> leaseTimeToLive(AuthInfo caller, LeaseTimeToLiveRequest r) {
+        long rev = auth.store().revision();
+        checkLeaseTimeToLive(caller, r);
         return linearizable(() -> {
+            if (r.getKeys() && auth.enabled() && rev != auth.store().revision()) {
+                throw AuthException.Reason.AUTH_OLD_REVISION.exception();
+            }
             LeaseManager.TimeToLive ttl = leases.timeToLive(r.getID(), r.getKeys());
             LeaseTimeToLiveResponse.Builder b = LeaseTimeToLiveResponse.newBuilder()
                     .setHeader(header(store.currentRevision())).setID(r.getID());
@@ -269,8 +385,24 @@ public final class EtcdServer {
         });
     }
 
-    public CompletableFuture<LeaseLeasesResponse> leaseLeases() {
+    /** etcd's checkLeaseLeases: unless admin, READ on every key attached to any lease. */
+    public CompletableFuture<LeaseLeasesResponse> leaseLeases(AuthInfo caller) {
         return linearizable(() -> {
+            if (auth.enabled()) {
+                long rev = auth.store().revision();
+                auth.requireUser(caller);
+                if (!auth.checker().isAdmin(caller)) {
+                    for (long id : leases.ids()) {
+                        LeaseManager.TimeToLive ttl = leases.timeToLive(id, true);
+                        for (byte[] k : ttl == null ? List.<byte[]>of() : ttl.keys()) {
+                            auth.checker().checkRange(caller, k, null);
+                        }
+                    }
+                }
+                if (rev != auth.store().revision()) {
+                    throw AuthException.Reason.AUTH_OLD_REVISION.exception();
+                }
+            }
             LeaseLeasesResponse.Builder b = LeaseLeasesResponse.newBuilder().setHeader(header(store.currentRevision()));
             for (long id : leases.ids()) {
                 b.addLeases(LeaseStatus.newBuilder().setID(id));
@@ -283,6 +415,163 @@ public final class EtcdServer {
 
     public WatchStream openWatchStream(WatchSink sink) {
         return watchHub.openStream(sink);
+    }
+
+    /**
+     * etcd's isWatchPermitted, at each create request: READ on the watched range. A refusal is not a stream
+     * error but a created-and-canceled response whose cancel_reason is the error text (etcd's words).
+     *
+     * @param caller resolves the stream's token now (etcd re-reads it per create); may throw
+     */
+    public void watchCreate(WatchStream stream, java.util.function.Supplier<AuthInfo> caller,
+                            io.metastore.server.watch.WatchRequestSpec spec) {
+        if (auth.enabled() && spec.startRevision() >= 0) {
+            try {
+                auth.checker().checkRange(caller.get(), spec.key(), spec.rangeEnd());
+            } catch (AuthException e) {
+                String reason = switch (e.reason()) {
+                    case INVALID_AUTH_TOKEN, AUTH_OLD_REVISION, USER_EMPTY -> e.getMessage();
+                    default -> AuthException.Reason.PERMISSION_DENIED.message();
+                };
+                stream.refuse(reason);
+                return;
+            }
+        }
+        stream.create(spec);
+    }
+
+    // ---- Auth ----
+    // Mutations are Raft commands carrying the caller; the state machine checks admin rights with it (etcd's
+    // needAdminPermission). Reads are served locally after a ReadIndex barrier (etcd sends them through Raft
+    // for the same linearizability) and check the caller here.
+
+    public CompletableFuture<AuthEnableResponse> authEnable(AuthInfo caller, AuthEnableRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthEnable(r), AuthEnableResponse.parser());
+    }
+
+    public CompletableFuture<AuthDisableResponse> authDisable(AuthInfo caller, AuthDisableRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthDisable(r), AuthDisableResponse.parser());
+    }
+
+    public CompletableFuture<AuthStatusResponse> authStatus(AuthStatusRequest r) {
+        return linearizable(() -> auth.store().status(r).toBuilder().setHeader(header(store.currentRevision())).build());
+    }
+
+    /**
+     * etcd's Authenticate: after a ReadIndex barrier, bcrypt-check the password here (off the event loop), then
+     * propose only {name, random token prefix}; every member's state machine issues the token. If the auth
+     * revision moved between the check and the apply (say, the password changed), check again.
+     */
+    public CompletableFuture<AuthenticateResponse> authenticate(AuthenticateRequest r) {
+        return raft.linearizableBarrier()
+                .exceptionally(e -> {
+                    throw translate(e);
+                })
+                .thenCompose(v -> authenticateOnce(r));
+    }
+
+    private CompletableFuture<AuthenticateResponse> authenticateOnce(AuthenticateRequest r) {
+        return CompletableFuture.supplyAsync(
+                        () -> auth.authenticator().checkPassword(r.getName(), r.getPassword()), auth.bcryptExecutor())
+                .thenCompose(checkedRevision -> {
+                    RaftCommand cmd = RaftCommand.newBuilder().setAuthenticate(io.metastore.proto.raftcmd.Authenticate
+                            .newBuilder().setName(r.getName())
+                            .setSimpleToken(auth.authenticator().newTokenPrefix())).build();
+                    return propose(cmd, AuthenticateResponse.parser()).thenCompose(resp ->
+                            checkedRevision == auth.store().revision()
+                                    ? CompletableFuture.completedFuture(fullHeader(resp))
+                                    : authenticateOnce(r));
+                });
+    }
+
+    /** The password is hashed here, before proposing: the Raft log never holds it in plain text. */
+    public CompletableFuture<AuthUserAddResponse> userAdd(AuthInfo caller, AuthUserAddRequest r) {
+        return CompletableFuture.supplyAsync(() -> auth.authenticator().hasher().prepare(r), auth.bcryptExecutor())
+                .thenCompose(hashed -> proposeAuth(caller, RaftCommand.newBuilder().setAuthUserAdd(hashed),
+                        AuthUserAddResponse.parser()));
+    }
+
+    public CompletableFuture<AuthUserDeleteResponse> userDelete(AuthInfo caller, AuthUserDeleteRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthUserDelete(r), AuthUserDeleteResponse.parser());
+    }
+
+    public CompletableFuture<AuthUserChangePasswordResponse> userChangePassword(AuthInfo caller,
+                                                                                AuthUserChangePasswordRequest r) {
+        return CompletableFuture.supplyAsync(() -> auth.authenticator().hasher().prepare(r), auth.bcryptExecutor())
+                .thenCompose(hashed -> proposeAuth(caller, RaftCommand.newBuilder().setAuthUserChangePassword(hashed),
+                        AuthUserChangePasswordResponse.parser()));
+    }
+
+    public CompletableFuture<AuthUserGrantRoleResponse> userGrantRole(AuthInfo caller, AuthUserGrantRoleRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthUserGrantRole(r), AuthUserGrantRoleResponse.parser());
+    }
+
+    public CompletableFuture<AuthUserRevokeRoleResponse> userRevokeRole(AuthInfo caller, AuthUserRevokeRoleRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthUserRevokeRole(r), AuthUserRevokeRoleResponse.parser());
+    }
+
+    public CompletableFuture<AuthRoleAddResponse> roleAdd(AuthInfo caller, AuthRoleAddRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthRoleAdd(r), AuthRoleAddResponse.parser());
+    }
+
+    public CompletableFuture<AuthRoleDeleteResponse> roleDelete(AuthInfo caller, AuthRoleDeleteRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthRoleDelete(r), AuthRoleDeleteResponse.parser());
+    }
+
+    public CompletableFuture<AuthRoleGrantPermissionResponse> roleGrantPermission(AuthInfo caller,
+                                                                                  AuthRoleGrantPermissionRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthRoleGrantPermission(r),
+                AuthRoleGrantPermissionResponse.parser());
+    }
+
+    public CompletableFuture<AuthRoleRevokePermissionResponse> roleRevokePermission(AuthInfo caller,
+                                                                                    AuthRoleRevokePermissionRequest r) {
+        return proposeAuth(caller, RaftCommand.newBuilder().setAuthRoleRevokePermission(r),
+                AuthRoleRevokePermissionResponse.parser());
+    }
+
+    /** An admin, or the user asking about themself. */
+    public CompletableFuture<AuthUserGetResponse> userGet(AuthInfo caller, AuthUserGetRequest r) {
+        return linearizable(() -> {
+            auth.checker().checkUserGet(caller, r.getName());
+            return fullHeader(auth.store().userGet(r));
+        });
+    }
+
+    public CompletableFuture<AuthUserListResponse> userList(AuthInfo caller, AuthUserListRequest r) {
+        return linearizable(() -> {
+            auth.checker().checkAdmin(caller);
+            return fullHeader(auth.store().userList(r));
+        });
+    }
+
+    /** An admin, or a holder of the role. */
+    public CompletableFuture<AuthRoleGetResponse> roleGet(AuthInfo caller, AuthRoleGetRequest r) {
+        return linearizable(() -> {
+            auth.checker().checkRoleGet(caller, r.getRole());
+            return fullHeader(auth.store().roleGet(r));
+        });
+    }
+
+    public CompletableFuture<AuthRoleListResponse> roleList(AuthInfo caller, AuthRoleListRequest r) {
+        return linearizable(() -> {
+            auth.checker().checkAdmin(caller);
+            return fullHeader(auth.store().roleList(r));
+        });
+    }
+
+    private <T extends com.google.protobuf.Message> CompletableFuture<T> proposeAuth(
+            AuthInfo caller, RaftCommand.Builder cmd, Parser<T> parser) {
+        return propose(cmd.setHeader(MemberAuth.header(caller)).build(), parser).thenApply(this::fullHeader);
+    }
+
+    /** Completes an auth response's header (the applier set its revision; this member adds the rest). */
+    @SuppressWarnings("unchecked")
+    private <T extends com.google.protobuf.Message> T fullHeader(T resp) {
+        var field = resp.getDescriptorForType().findFieldByName("header");
+        long revision = resp.hasField(field) ? ((ResponseHeader) resp.getField(field)).getRevision()
+                : store.currentRevision();
+        return (T) resp.toBuilder().setField(field, header(revision)).build();
     }
 
     // ---- Maintenance and Cluster ----
@@ -311,7 +600,13 @@ public final class EtcdServer {
         return b.build();
     }
 
-    public CompletableFuture<AlarmResponse> alarm(AlarmRequest r) {
+    /** etcd: listing alarms needs a credential, raising or clearing them an admin. */
+    public CompletableFuture<AlarmResponse> alarm(AuthInfo caller, AlarmRequest r) {
+        if (r.getAction() == AlarmRequest.AlarmAction.GET) {
+            auth.requireUser(caller);
+        } else {
+            auth.checker().checkAdmin(caller);
+        }
         if (r.getAction() == AlarmRequest.AlarmAction.GET) {
             return CompletableFuture.completedFuture(AlarmResponse.newBuilder()
                     .setHeader(header(store.currentRevision()))

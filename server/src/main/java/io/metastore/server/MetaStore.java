@@ -19,6 +19,9 @@ import io.metastore.proto.raftcmd.MemberAttributes;
 import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.etcd.EtcdException;
 import io.grpc.ServerInterceptors;
+import io.metastore.server.auth.MemberAuth;
+import io.metastore.server.grpc.AuthInterceptor;
+import io.metastore.server.grpc.AuthService;
 import io.metastore.server.grpc.ClusterService;
 import io.metastore.server.grpc.RequestGuard;
 import io.metastore.server.grpc.KvService;
@@ -80,6 +83,8 @@ public final class MetaStore implements AutoCloseable {
     private final MembershipReconciler reconciler;
     private final ClusterService clusterService;
     private final RequestGuard guard;
+    private final MemberAuth auth;
+    private final AuthInterceptor authInterceptor;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private volatile boolean closed;
 
@@ -104,7 +109,8 @@ public final class MetaStore implements AutoCloseable {
         members.reload();
         // a joining member knows the cluster only from the replicated membership, not from its flags
         this.membership = new Membership(members, joining ? null : identity, config.name());
-        EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub, members);
+        this.auth = new MemberAuth(config, store, leases);
+        EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub, members, auth);
         long extension = config.electionTimeout().toNanos();
         LeadershipListener leadership = (leaderName, term, localIsLeader) -> {
             if (localIsLeader) {
@@ -114,7 +120,7 @@ public final class MetaStore implements AutoCloseable {
             }
         };
         this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership, tls.peer()), store, applier);
-        this.server = new EtcdServer(config, membership, store, raft, applier, leases, alarms, watchHub);
+        this.server = new EtcdServer(config, membership, store, raft, applier, leases, alarms, watchHub, auth);
         awaitStartupReplay();
         if (joining && members.byName(config.name()) == null) {
             join();
@@ -132,6 +138,8 @@ public final class MetaStore implements AutoCloseable {
         this.leaseService = new LeaseService(server, tls.forwarding());
         this.clusterService = new ClusterService(server, tls.forwarding());
         this.guard = new RequestGuard(server, watchService, config.electionTimeout().toMillis());
+        this.authInterceptor = new AuthInterceptor(auth, applier::awaitApplied, config.requestTimeout().toMillis(),
+                config.tls().client().clientCertAuth());
         this.grpc = startGrpc(tls.clientListener());
         this.publisher = startPublisher();
     }
@@ -317,13 +325,15 @@ public final class MetaStore implements AutoCloseable {
                         .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; --grpc-keepalive-min-time
                         .permitKeepAliveWithoutCalls(false)
                         .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
-                        .addService(ServerInterceptors.intercept(new KvService(server), guard))
-                        .addService(ServerInterceptors.intercept(watchService, guard))
-                        .addService(ServerInterceptors.intercept(leaseService, guard))
+                        // the guard runs first (learner, hasleader), then auth, as in etcd
+                        .addService(ServerInterceptors.intercept(new KvService(server), authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(watchService, authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(leaseService, authInterceptor, guard))
                         .addService(ServerInterceptors.intercept(new MaintenanceService(server, maintenanceExecutor),
-                                guard))
-                        .addService(ServerInterceptors.intercept(clusterService, guard))
-                        .addService(health.getHealthService())
+                                authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(clusterService, authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(new AuthService(server), authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(health.getHealthService(), authInterceptor))
                         .build()
                         .start());
             }
@@ -402,6 +412,7 @@ public final class MetaStore implements AutoCloseable {
         leaseLoop.close();
         watchHub.close();
         maintenanceExecutor.shutdownNow();
+        auth.close();
         raft.close();
         store.close();
         LOG.info("stopped (name={})", config.name());

@@ -13,6 +13,9 @@ import java.util.List;
  * @param initialCluster         etcd's --initial-cluster entries (name to peer URL), including this member
  * @param quotaBackendBytes      0 means etcd's default of 2 GiB
  * @param autoCompactionMode     "periodic" or "revision"
+ * @param authToken              etcd's --auth-token: "simple" (default) or "jwt,pub-key=...,priv-key=...,sign-method=..."
+ * @param authTokenTtl           etcd's --auth-token-ttl (simple tokens' sliding TTL; default 300 s)
+ * @param bcryptCost             etcd's --bcrypt-cost (default 10)
  * @param autoCompactionRetention etcd's syntax: a duration ("1h", "30m") or a bare number (hours for periodic,
  *                               revisions for revision mode); "0" disables
  * @param tls                    etcd's TLS flags for the client and peer URLs
@@ -39,6 +42,9 @@ public record ServerConfig(
         StorageEngine storageEngine,
         Duration watchProgressNotifyInterval,
         boolean leaderLeaseReads,
+        String authToken,
+        Duration authTokenTtl,
+        int bcryptCost,
         TransportSecurity tls) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
@@ -69,6 +75,7 @@ public record ServerConfig(
         b.snapshotCount = snapshotCount; b.logLevel = logLevel; b.storageEngine = storageEngine;
         b.watchProgressNotifyInterval = watchProgressNotifyInterval;
         b.leaderLeaseReads = leaderLeaseReads;
+        b.authToken = authToken; b.authTokenTtl = authTokenTtl; b.bcryptCost = bcryptCost;
         b.tls = new TransportSecurity.Builder(tls);
         return b;
     }
@@ -121,6 +128,9 @@ public record ServerConfig(
         public StorageEngine storageEngine = StorageEngine.ROCKSDB;
         public Duration watchProgressNotifyInterval = Duration.ofMinutes(10);
         public boolean leaderLeaseReads = false;
+        public String authToken = "simple";
+        public Duration authTokenTtl = Duration.ofSeconds(300);
+        public int bcryptCost = 10;
         public TransportSecurity.Builder tls = new TransportSecurity.Builder();
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
@@ -128,6 +138,9 @@ public record ServerConfig(
         public Builder quotaBackendBytes(long bytes) { this.quotaBackendBytes = bytes; return this; }
         public Builder snapshotCount(long n) { this.snapshotCount = n; return this; }
         public Builder leaderLeaseReads(boolean on) { this.leaderLeaseReads = on; return this; }
+        public Builder authToken(String spec) { this.authToken = spec; return this; }
+        public Builder authTokenTtl(Duration ttl) { this.authTokenTtl = ttl; return this; }
+        public Builder bcryptCost(int cost) { this.bcryptCost = cost; return this; }
         public Builder watchProgressNotifyInterval(Duration d) { this.watchProgressNotifyInterval = d; return this; }
         public Builder autoCompaction(String mode, String retention) {
             this.autoCompactionMode = mode;
@@ -151,7 +164,7 @@ public record ServerConfig(
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
                     snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
-                    tls.build());
+                    authToken, authTokenTtl, bcryptCost, tls.build());
         }
     }
 }

@@ -12,6 +12,11 @@ import io.metastore.proto.etcdserverpb.TxnRequest;
 import io.metastore.proto.raftcmd.RaftCommand;
 import io.metastore.proto.raftcmd.RaftResult;
 import io.metastore.raft.CommandApplier;
+import io.metastore.auth.AuthException;
+import io.metastore.auth.AuthInfo;
+import io.metastore.auth.AuthStore;
+import io.metastore.proto.etcdserverpb.AuthenticateResponse;
+import io.metastore.server.auth.MemberAuth;
 import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.etcd.EtcdException;
@@ -46,12 +51,19 @@ public final class EtcdApplier implements CommandApplier {
     private final AlarmStore alarms;
     private final WatchHub watchHub;
     private final MemberRegistry members;
+    private final MemberAuth auth;
+    /** The last Raft index this state machine applied (or a snapshot brought it to); see {@link #awaitApplied}. */
+    private volatile long appliedIndex;
+    private final java.util.concurrent.ConcurrentSkipListMap<Long, CompletableFuture<Void>> appliedWaiters =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
     /** Physical completion of compactions by revision, for Compact(physical=true) callers. */
     private final ConcurrentMap<Long, CompletableFuture<Void>> compactions = new ConcurrentHashMap<>();
 
     public EtcdApplier(MvccStore store, LeaseManager leases, AlarmStore alarms, WatchHub watchHub,
-                       MemberRegistry members) {
+                       MemberRegistry members, MemberAuth auth) {
         this.store = store;
+        this.auth = auth;
+        this.appliedIndex = store.appliedIndex() == null ? 0 : store.appliedIndex().index();
         this.members = members;
         this.leases = leases;
         this.alarms = alarms;
@@ -61,6 +73,14 @@ public final class EtcdApplier implements CommandApplier {
 
     @Override
     public byte[] apply(AppliedIndex at, byte[] bytes) {
+        try {
+            return applyEntry(at, bytes);
+        } finally {
+            advanceApplied(at.index());
+        }
+    }
+
+    private byte[] applyEntry(AppliedIndex at, byte[] bytes) {
         RaftCommand cmd;
         try {
             cmd = RaftCommand.parseFrom(bytes);
@@ -72,15 +92,23 @@ public final class EtcdApplier implements CommandApplier {
         if (cmd.hasCompaction()) {
             return compact(at, cmd.getCompaction().getRevision()).toByteArray();
         }
+        if (cmd.hasAuthenticate()) {
+            return authenticate(at, cmd.getAuthenticate()).toByteArray();
+        }
         List<Event> events = List.of();
         MessageLite response = null;
         EtcdError error = null;
         try (MvccWriteTxn txn = store.beginWrite()) {
+            if (cmd.hasHeader() && auth.enabled()) {
+                authorize(MemberAuth.caller(cmd.getHeader()), cmd);
+            }
             response = dispatch(txn, cmd);
             events = txn.changes();
             txn.commit(at);
         } catch (EtcdException e) {
             error = e.error();
+        } catch (AuthException e) {
+            error = EtcdError.valueOf(e.reason().name());
         } catch (MvccException.Compacted e) {
             error = EtcdError.COMPACTED;
         } catch (MvccException.FutureRevision e) {
@@ -125,8 +153,93 @@ public final class EtcdApplier implements CommandApplier {
             }
             case MEMBER_UPDATE -> members.applyUpdate(txn, cmd.getMemberUpdate());
             case MEMBER_PROMOTE -> members.applyPromote(txn, cmd.getMemberPromote());
+            case AUTH_ENABLE -> withHeader(authStore().applyAuthEnable(txn, cmd.getAuthEnable()));
+            case AUTH_DISABLE -> withHeader(authStore().applyAuthDisable(txn, cmd.getAuthDisable()));
+            case AUTH_USER_ADD -> withHeader(authStore().applyUserAdd(txn, cmd.getAuthUserAdd()));
+            case AUTH_USER_DELETE -> withHeader(authStore().applyUserDelete(txn, cmd.getAuthUserDelete()));
+            case AUTH_USER_CHANGE_PASSWORD ->
+                    withHeader(authStore().applyUserChangePassword(txn, cmd.getAuthUserChangePassword()));
+            case AUTH_USER_GRANT_ROLE -> withHeader(authStore().applyUserGrantRole(txn, cmd.getAuthUserGrantRole()));
+            case AUTH_USER_REVOKE_ROLE -> withHeader(authStore().applyUserRevokeRole(txn, cmd.getAuthUserRevokeRole()));
+            case AUTH_ROLE_ADD -> withHeader(authStore().applyRoleAdd(txn, cmd.getAuthRoleAdd()));
+            case AUTH_ROLE_DELETE -> withHeader(authStore().applyRoleDelete(txn, cmd.getAuthRoleDelete()));
+            case AUTH_ROLE_GRANT_PERMISSION ->
+                    withHeader(authStore().applyRoleGrantPermission(txn, cmd.getAuthRoleGrantPermission()));
+            case AUTH_ROLE_REVOKE_PERMISSION ->
+                    withHeader(authStore().applyRoleRevokePermission(txn, cmd.getAuthRoleRevokePermission()));
             default -> throw EtcdError.NOT_CAPABLE.toException();
         };
+    }
+
+    private AuthStore authStore() {
+        return auth.store();
+    }
+
+    /**
+     * etcd's authApplierV3: the permission checks again, with the user and auth revision the proposer put in
+     * the command, so a permission revoked (or a token voided) between proposal and apply is honoured. Auth
+     * mutations need an admin (etcd's needAdminPermission); KV writes and LeaseRevoke their keys' permissions.
+     */
+    private void authorize(AuthInfo caller, RaftCommand cmd) {
+        switch (cmd.getCommandCase()) {
+            case PUT -> auth.authorizer().checkPut(caller, cmd.getPut());
+            case DELETE_RANGE -> auth.authorizer().checkDeleteRange(caller, cmd.getDeleteRange());
+            case TXN -> auth.authorizer().checkTxn(caller, cmd.getTxn());
+            case LEASE_REVOKE -> auth.authorizer().checkLeaseRevoke(caller, cmd.getLeaseRevoke().getID());
+            case AUTH_ENABLE, AUTH_DISABLE, AUTH_USER_ADD, AUTH_USER_DELETE, AUTH_USER_CHANGE_PASSWORD,
+                 AUTH_USER_GRANT_ROLE, AUTH_USER_REVOKE_ROLE, AUTH_ROLE_ADD, AUTH_ROLE_DELETE,
+                 AUTH_ROLE_GRANT_PERMISSION, AUTH_ROLE_REVOKE_PERMISSION -> auth.checker().checkAdmin(caller);
+            default -> { } // etcd checks the rest (lease grant, compaction, alarms) before proposing only
+        }
+    }
+
+    /** Auth responses carry etcd's header with the store revision; the proposer completes the rest. */
+    private <M extends com.google.protobuf.Message> M withHeader(M resp) {
+        @SuppressWarnings("unchecked")
+        M out = (M) resp.toBuilder().setField(resp.getDescriptorForType().findFieldByName("header"),
+                ResponseHeader.newBuilder().setRevision(store.currentRevision()).build()).build();
+        return out;
+    }
+
+    /**
+     * etcd's Authenticate apply: issues the token on every member (a simple token names this entry's index),
+     * writing nothing to the store.
+     */
+    private RaftResult authenticate(AppliedIndex at, io.metastore.proto.raftcmd.Authenticate a) {
+        recordApplied(at);
+        try {
+            AuthenticateResponse resp = auth.authenticator().applyAuthenticate(a.getName(), a.getSimpleToken(), at.index());
+            return RaftResult.newBuilder().setResponse(withHeader(resp).toByteString()).build();
+        } catch (AuthException e) {
+            return RaftResult.newBuilder().setError(e.reason().name()).build();
+        }
+    }
+
+    /**
+     * Completes once this member applied {@code index} (etcd's applyWait, used before looking up a simple token
+     * issued at that index on another member).
+     */
+    public CompletableFuture<Void> awaitApplied(long index) {
+        if (appliedIndex >= index) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> f = appliedWaiters.computeIfAbsent(index, i -> new CompletableFuture<>());
+        if (appliedIndex >= index) {
+            f.complete(null);
+            appliedWaiters.remove(index, f);
+        }
+        return f;
+    }
+
+    private void advanceApplied(long index) {
+        if (index > appliedIndex) {
+            appliedIndex = index;
+        }
+        if (!appliedWaiters.isEmpty()) {
+            var done = appliedWaiters.headMap(appliedIndex, true);
+            done.values().forEach(f -> f.complete(null));
+            done.clear();
+        }
     }
 
     /** etcd's capped applier: with NOSPACE raised, only writes that free space get through. */
@@ -196,6 +309,11 @@ public final class EtcdApplier implements CommandApplier {
         leases.reload();
         alarms.reload();
         members.reload();
+        auth.store().reload();
         watchHub.reset();
+        AppliedIndex restored = store.appliedIndex();
+        if (restored != null) {
+            advanceApplied(restored.index());
+        }
     }
 }

@@ -47,6 +47,10 @@ public enum EtcdError {
     INVALID_AUTH_TOKEN(Code.UNAUTHENTICATED, "etcdserver: invalid auth token"),
     INVALID_AUTH_MGMT(Code.INVALID_ARGUMENT, "etcdserver: invalid auth management"),
     AUTH_OLD_REVISION(Code.INVALID_ARGUMENT, "etcdserver: revision of auth store is old"),
+    // auth errors etcd has no gRPC mapping for: togRPCError sends them as Unknown with the internal text
+    NO_PASSWORD_USER(Code.UNKNOWN, "auth: authentication failed, password was given for no password user"),
+    PASSWORD_TOO_LONG(Code.UNKNOWN, "bcrypt: password length exceeds 72 bytes"),
+    VERIFY_ONLY(Code.UNKNOWN, "auth: token signing attempted with verify-only key"),
     NO_LEADER(Code.UNAVAILABLE, "etcdserver: no leader"),
     NOT_LEADER(Code.FAILED_PRECONDITION, "etcdserver: not leader"),
     LEADER_CHANGED(Code.UNAVAILABLE, "etcdserver: leader changed"),

@@ -23,6 +23,10 @@ final class GrpcErrors {
         if (t instanceof EtcdException e) {
             return toStatus(e.error());
         }
+        if (t instanceof io.metastore.auth.AuthException a) {
+            // the auth module's reasons are named as EtcdError's constants (same codes and texts)
+            return toStatus(EtcdError.valueOf(a.reason().name()));
+        }
         if (t instanceof StatusRuntimeException s) {
             return s;
         }

@@ -24,22 +24,22 @@ public final class KvService extends KVGrpc.KVImplBase {
 
     @Override
     public void range(RangeRequest request, StreamObserver<RangeResponse> out) {
-        Unary.reply(() -> server.range(request), out);
+        Unary.reply(() -> server.range(AuthInterceptor.caller(), request), out);
     }
 
     @Override
     public void put(PutRequest request, StreamObserver<PutResponse> out) {
-        Unary.reply(() -> server.put(request), out);
+        Unary.reply(() -> server.put(AuthInterceptor.caller(), request), out);
     }
 
     @Override
     public void deleteRange(DeleteRangeRequest request, StreamObserver<DeleteRangeResponse> out) {
-        Unary.reply(() -> server.deleteRange(request), out);
+        Unary.reply(() -> server.deleteRange(AuthInterceptor.caller(), request), out);
     }
 
     @Override
     public void txn(TxnRequest request, StreamObserver<TxnResponse> out) {
-        Unary.reply(() -> server.txn(request), out);
+        Unary.reply(() -> server.txn(AuthInterceptor.caller(), request), out);
     }
 
     @Override

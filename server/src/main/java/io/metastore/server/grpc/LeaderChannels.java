@@ -28,7 +28,8 @@ final class LeaderChannels implements AutoCloseable {
     ManagedChannel forUrl(String url) {
         return channels.computeIfAbsent(url, u -> {
             URI uri = URI.create(u);
-            NettyChannelBuilder b = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort());
+            NettyChannelBuilder b = NettyChannelBuilder.forAddress(uri.getHost(), uri.getPort())
+                    .intercept(new ForwardToken());
             if (!"https".equals(uri.getScheme())) {
                 return b.usePlaintext().build();
             }
@@ -38,6 +39,26 @@ final class LeaderChannels implements AutoCloseable {
             }
             return b.build();
         });
+    }
+
+    /** A relayed call carries the client's token: the leader checks it again (etcd checks before relaying too). */
+    private static final class ForwardToken implements io.grpc.ClientInterceptor {
+        @Override
+        public <Q, A> io.grpc.ClientCall<Q, A> interceptCall(io.grpc.MethodDescriptor<Q, A> method,
+                                                              io.grpc.CallOptions options, io.grpc.Channel next) {
+            String token = AuthInterceptor.TOKEN.get();
+            io.grpc.ClientCall<Q, A> call = next.newCall(method, options);
+            if (token == null) {
+                return call;
+            }
+            return new io.grpc.ForwardingClientCall.SimpleForwardingClientCall<>(call) {
+                @Override
+                public void start(Listener<A> listener, io.grpc.Metadata headers) {
+                    headers.put(AuthInterceptor.TOKEN_KEY, token);
+                    super.start(listener, headers);
+                }
+            };
+        }
     }
 
     @Override

@@ -38,11 +38,18 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
     @Override
     public void leaseRevoke(LeaseRevokeRequest request, StreamObserver<LeaseRevokeResponse> out) {
-        Unary.reply(() -> server.leaseRevoke(request), out);
+        Unary.reply(() -> server.leaseRevoke(AuthInterceptor.caller(), request), out);
     }
 
     @Override
     public void leaseTimeToLive(LeaseTimeToLiveRequest request, StreamObserver<LeaseTimeToLiveResponse> out) {
+        io.metastore.auth.AuthInfo caller = AuthInterceptor.caller();
+        try {
+            server.checkLeaseTimeToLive(caller, request); // here too before relaying: the keys must not leak
+        } catch (RuntimeException e) {
+            out.onError(GrpcErrors.toStatus(e));
+            return;
+        }
         String url = server.isLeader() ? null : server.leaderClientUrl();
         if (url != null) {
             // remaining TTLs live on the leader; etcd asks it too. With no leader known yet, the local path's
@@ -51,17 +58,18 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                     .leaseTimeToLive(request, out);
             return;
         }
-        Unary.reply(() -> server.leaseTimeToLive(request), out);
+        Unary.reply(() -> server.leaseTimeToLive(caller, request), out);
     }
 
     @Override
     public void leaseLeases(LeaseLeasesRequest request, StreamObserver<LeaseLeasesResponse> out) {
-        Unary.reply(server::leaseLeases, out);
+        Unary.reply(() -> server.leaseLeases(AuthInterceptor.caller()), out);
     }
 
     @Override
     public StreamObserver<LeaseKeepAliveRequest> leaseKeepAlive(StreamObserver<LeaseKeepAliveResponse> out) {
-        KeepAliveStream stream = new KeepAliveStream((ServerCallStreamObserver<LeaseKeepAliveResponse>) out);
+        KeepAliveStream stream = new KeepAliveStream((ServerCallStreamObserver<LeaseKeepAliveResponse>) out,
+                AuthInterceptor.callerResolver(server.auth()));
         open.add(stream);
         stream.call.setOnCancelHandler(() -> stream.onError(null));
         return stream;
@@ -85,9 +93,12 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         final ServerCallStreamObserver<LeaseKeepAliveResponse> call;
         private boolean done;
         private StreamObserver<LeaseKeepAliveRequest> upstream;
+        private final java.util.function.Supplier<io.metastore.auth.AuthInfo> caller;
 
-        KeepAliveStream(ServerCallStreamObserver<LeaseKeepAliveResponse> call) {
+        KeepAliveStream(ServerCallStreamObserver<LeaseKeepAliveResponse> call,
+                        java.util.function.Supplier<io.metastore.auth.AuthInfo> caller) {
             this.call = call;
+            this.caller = caller;
         }
 
         @Override
@@ -96,11 +107,13 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
                 return;
             }
             try {
+                io.metastore.auth.AuthInfo who = caller.get();
                 if (!server.isLeader()) {
+                    server.checkLeaseRenew(who, req.getID()); // etcd checks before relaying to the leader
                     forward(req);
                     return;
                 }
-                call.onNext(server.leaseKeepAlive(req.getID()));
+                call.onNext(server.leaseKeepAlive(who, req.getID()));
             } catch (RuntimeException e) {
                 done = true;
                 open.remove(this);

@@ -48,7 +48,7 @@ public final class MaintenanceService extends MaintenanceGrpc.MaintenanceImplBas
 
     @Override
     public void alarm(AlarmRequest request, StreamObserver<AlarmResponse> out) {
-        Unary.reply(() -> server.alarm(request), out);
+        Unary.reply(() -> server.alarm(AuthInterceptor.caller(), request), out);
     }
 
     @Override

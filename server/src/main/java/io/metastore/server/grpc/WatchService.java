@@ -37,6 +37,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
         ServerCallStreamObserver<WatchResponse> call = (ServerCallStreamObserver<WatchResponse>) out;
         Drain drain = new Drain(call, Boolean.TRUE.equals(RequestGuard.REQUIRE_LEADER.get()));
         WatchStream stream = server.openWatchStream(drain::run);
+        java.util.function.Supplier<io.metastore.auth.AuthInfo> caller = AuthInterceptor.callerResolver(server.auth());
         drain.stream = stream;
         call.setOnReadyHandler(drain::run);
         open.add(drain);
@@ -48,7 +49,7 @@ public final class WatchService extends WatchGrpc.WatchImplBase {
             @Override
             public void onNext(WatchRequest req) {
                 switch (req.getRequestUnionCase()) {
-                    case CREATE_REQUEST -> stream.create(spec(req.getCreateRequest()));
+                    case CREATE_REQUEST -> server.watchCreate(stream, caller, spec(req.getCreateRequest()));
                     case CANCEL_REQUEST -> stream.cancel(req.getCancelRequest().getWatchId());
                     case PROGRESS_REQUEST -> stream.requestProgress();
                     default -> { }

@@ -90,6 +90,13 @@ public final class EtcdFlags {
             new Flag("leader-lease-reads", "false", "MetaStore only: the leader serves linearizable reads without a "
                     + "quorum round while its Raft leader lease holds (assumes clocks advance at similar rates).",
                     (b, v) -> b.leaderLeaseReads = boolValue(v)),
+            new Flag("auth-token", "simple", "Auth token type and options: simple, or "
+                    + "jwt,pub-key=<path>,priv-key=<path>,sign-method=<RS256|ES256|...>[,ttl=5m].",
+                    (b, v) -> b.authToken = authToken(v)),
+            new Flag("auth-token-ttl", "300", "Time (in seconds) of the simple auth token's (sliding) TTL.",
+                    (b, v) -> b.authTokenTtl = Duration.ofSeconds(decimal(v, 0, Integer.MAX_VALUE))),
+            new Flag("bcrypt-cost", "10", "Cost of bcrypt password hashing (4..31; invalid values fall back to 10).",
+                    (b, v) -> b.bcryptCost = (int) decimal(v, 0, Integer.MAX_VALUE)),
             new Flag("log-level", "info", "Log level: debug, info, warn, error, panic or fatal.",
                     (b, v) -> b.logLevel = oneOf(v, "debug", "info", "warn", "error", "panic", "fatal")),
             new Flag("storage-engine", "rocksdb", "MetaStore only: rocksdb or memory (nothing kept on disk).",
@@ -344,6 +351,16 @@ public final class EtcdFlags {
     }
 
     // ---- values ----
+
+    /** Checked as etcd checks it at start (unknown type, bad options); key files are read when the member starts. */
+    private static String authToken(String v) {
+        try {
+            io.metastore.auth.TokenOptions.parse(v);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+        return v;
+    }
 
     private static FlagException notAFlag(String arg) {
         return new FlagException("\"" + arg + "\" is not a valid flag"); // etcd's words for a stray argument

@@ -159,6 +159,15 @@ public final class WatchHub implements AutoCloseable {
         }
     }
 
+    void refuse(WatchStream s, String reason) {
+        lock.lock();
+        try {
+            s.enqueueControl(WatchMessage.createFailed(store.currentRevision(), reason));
+        } finally {
+            lock.unlock();
+        }
+    }
+
     void create(WatchStream s, WatchRequestSpec spec) {
         lock.lock();
         try {

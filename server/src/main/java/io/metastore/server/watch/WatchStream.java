@@ -32,6 +32,11 @@ public final class WatchStream {
         hub.create(this, spec);
     }
 
+    /** Answers a create request that was refused before reaching the hub (etcd: permission) with a cancel. */
+    public void refuse(String reason) {
+        hub.refuse(this, reason);
+    }
+
     public void cancel(long watchId) {
         hub.cancel(this, watchId);
     }
