@@ -30,6 +30,7 @@ import org.apache.ratis.protocol.exceptions.ServerNotReadyException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.protocol.exceptions.TimeoutIOException;
 import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.retry.RetryPolicy;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -419,9 +420,9 @@ public final class RaftNode implements AutoCloseable {
             } else if (info.isLeader() && info.isLeaderReady()) {
                 submitLocal(p);
             } else if (!info.isLeader() && leader != null && !leader.equals(localId)) {
-                forward(p.msg, p.out);
+                forward(p);
             } else if (division.getRaftConf().getPeer(localId, RaftPeerRole.FOLLOWER) == null) {
-                forward(p.msg, p.out); // not a voter (a joining member): may hear of no leader, the client finds it
+                forward(p); // not a voter (a joining member): may hear of no leader, the client finds it
             } else {
                 return false;
             }
@@ -490,7 +491,8 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /** Through the RaftClient, which finds the leader and retries (same call id: deduplicated by the retry cache). */
-    private void forward(Message msg, CompletableFuture<byte[]> out) {
+    private void forward(Proposal p) {
+        CompletableFuture<byte[]> out = p.out;
         RaftClient c = client();
         if (c == null) {
             fail(out, stopped());
@@ -498,7 +500,7 @@ public final class RaftNode implements AutoCloseable {
         }
         CompletableFuture<RaftClientReply> f;
         try {
-            f = c.async().send(msg);
+            f = c.async().send(p.msg);
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
@@ -509,10 +511,54 @@ public final class RaftNode implements AutoCloseable {
             Throwable failure = ex != null ? unwrap(ex) : reply.isSuccess() ? null : reply.getException();
             if (failure == null) {
                 deliver(reply.getMessage(), out);
+            } else if (failure instanceof LeaderNotReadyException && !closed) {
+                // refused on the first attempt, before it was appended (see forwardingRetryPolicy): send it again
+                // through a fresh client once the new leader had a moment to commit its first entry
+                discardClient(c);
+                if (schedule(() -> requeue(p), retryDelayMs) == null) {
+                    fail(out, stopped());
+                }
             } else {
                 fail(out, map(failure));
             }
         });
+    }
+
+    /**
+     * Ratis 3.3.0's client marks its stream to a leader closed when that leader answers LeaderNotReadyException
+     * (a leader elected a moment ago), and the next attempt then fails with AlreadyClosedException, on which the
+     * client moves on to a random peer: seen in LeaderFreezeIT, it picked the frozen old leader and waited out the
+     * whole request timeout there. A first attempt refused as not ready was never appended anywhere, so it comes
+     * back to {@link #forward}, which re-sends it through a new client; later attempts keep the client's own
+     * retries (an earlier attempt may have been appended, and only the same call ID is deduplicated).
+     */
+    private RetryPolicy forwardingRetryPolicy(int attempts) {
+        RetryPolicy base = RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, ms(retryDelayMs));
+        return new RetryPolicy() {
+            @Override
+            public Action handleAttemptFailure(Event event) {
+                return event.getAttemptCount() == 1 && event.getCause() instanceof LeaderNotReadyException
+                        ? NO_RETRY_ACTION : base.handleAttemptFailure(event);
+            }
+
+            @Override
+            public String toString() {
+                return "forwarding(" + base + ", first LeaderNotReady returned)";
+            }
+        };
+    }
+
+    /** Drops {@code stale} as the forwarding client (if it still is), closing it once its in-flight calls ended. */
+    private void discardClient(RaftClient stale) {
+        synchronized (clientLock) {
+            if (client != stale) {
+                return;
+            }
+            client = null;
+        }
+        if (schedule(() -> closeQuietly(stale), requestTimeoutMs + 1000) == null) {
+            closeQuietly(stale);
+        }
     }
 
     /**
@@ -546,7 +592,7 @@ public final class RaftNode implements AutoCloseable {
                         .setRaftGroup(peers)
                         .setClientId(ClientId.randomId())
                         .setLeaderId(leader)
-                        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, ms(retryDelayMs)))
+                        .setRetryPolicy(forwardingRetryPolicy(attempts))
                         .build();
             }
             return client;
