@@ -18,6 +18,7 @@ import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.etcd.EtcdException;
 import io.grpc.ServerInterceptors;
 import io.metastore.server.grpc.ClusterService;
+import io.metastore.server.grpc.CoordinationServices;
 import io.metastore.server.grpc.RequestGuard;
 import io.metastore.server.grpc.KvService;
 import io.metastore.server.grpc.LeaseService;
@@ -75,6 +76,7 @@ public final class MetaStore implements AutoCloseable {
     private final MembershipReconciler reconciler;
     private final ClusterService clusterService;
     private final RequestGuard guard;
+    private final CoordinationServices coordination;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private volatile boolean closed;
 
@@ -131,7 +133,9 @@ public final class MetaStore implements AutoCloseable {
         this.leaseService = new LeaseService(server);
         this.clusterService = new ClusterService(server);
         this.guard = new RequestGuard(server, watchService, config.electionTimeout().toMillis());
+        this.coordination = new CoordinationServices();
         this.grpc = startGrpc();
+        coordination.bindTo(grpc); // Lock/Election are clients of this server's own KV/Lease/Watch handlers
         this.publisher = startPublisher();
     }
 
@@ -306,6 +310,8 @@ public final class MetaStore implements AutoCloseable {
                 .addService(ServerInterceptors.intercept(leaseService, guard))
                 .addService(ServerInterceptors.intercept(new MaintenanceService(server, maintenanceExecutor), guard))
                 .addService(ServerInterceptors.intercept(clusterService, guard))
+                .addService(ServerInterceptors.intercept(coordination.lockService(), guard))
+                .addService(ServerInterceptors.intercept(coordination.electionService(), guard))
                 .addService(health.getHealthService())
                 .build()
                 .start();
@@ -360,6 +366,7 @@ public final class MetaStore implements AutoCloseable {
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
         watchService.shutdown();
         leaseService.shutdown();
+        coordination.shutdown();
         try {
             if (!grpc.awaitTermination(5, TimeUnit.SECONDS)) {
                 grpc.shutdownNow();
@@ -370,6 +377,7 @@ public final class MetaStore implements AutoCloseable {
             grpc.shutdownNow();
         }
         publisher.shutdownNow();
+        coordination.close();
         clusterService.close();
         guard.close();
         reconciler.close();
