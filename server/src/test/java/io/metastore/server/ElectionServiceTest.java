@@ -43,7 +43,7 @@ class ElectionServiceTest {
     static void start() throws InterruptedException {
         member = TestMember.start(ServerConfig.StorageEngine.MEMORY);
         client = member.client();
-        LockServiceTest.awaitLeader(member);
+        member.awaitLeader();
         election = client.getElectionClient();
     }
 

@@ -42,20 +42,12 @@ class LockServiceTest {
     static void start() throws InterruptedException {
         member = TestMember.start(ServerConfig.StorageEngine.MEMORY);
         client = member.client();
-        awaitLeader(member);
+        member.awaitLeader();
     }
 
     @AfterAll
     static void stop() {
         member.close();
-    }
-
-    /** jetcd's Lock and Election clients require a leader (hasleader); a fresh member has none for a moment. */
-    static void awaitLeader(TestMember m) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (m.member().server().leaderName() == null && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-        }
     }
 
     static ByteSequence bytes(String s) {
