@@ -120,6 +120,10 @@ class LockServiceTest {
         LockResponse held = client.getLockClient().lock(bytes("expiring"), holder).get(5, TimeUnit.SECONDS);
         CompletableFuture<LockResponse> waiter = client.getLockClient().lock(bytes("expiring"), shortLived);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (keysUnder("expiring").size() != 2 && System.nanoTime() < deadline) {
+            Thread.sleep(20); // the waiter queues (its call is asynchronous)
+        }
+        assertEquals(2, keysUnder("expiring").size());
         while (keysUnder("expiring").size() != 1 && System.nanoTime() < deadline) {
             Thread.sleep(100); // the waiter's key goes with its lease
         }
