@@ -85,6 +85,8 @@ class LockElectionEtcdctlTest {
                     assertFalse(third.awaitStdout(s -> !s.isEmpty(), SHORT), third.stdout());
                     mutex.unlock();
                     assertTrue(third.awaitStdout(s -> s.contains("third-ran"), LONG), third.stderr());
+                    third.awaitStdout(s -> false, Duration.ofSeconds(5)); // returns once it exits (after unlocking)
+                    assertEquals(0, third.stop().exitCode());
                 }
             }
         }
