@@ -10,6 +10,7 @@ import io.metastore.proto.mvccpb.KeyValue;
 
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -38,10 +39,38 @@ public final class Election {
         this.prefix = Ops.bytes(prefix + "/");
     }
 
+    /**
+     * An election to watch without taking part: {@link #leader()} and {@link #observe} need no lease, so no
+     * session; {@link #campaign} is refused.
+     */
+    public Election(EtcdConnection conn, String prefix) {
+        this.session = null;
+        this.conn = conn;
+        this.prefix = Ops.bytes(prefix + "/");
+    }
+
+    /**
+     * A leadership won earlier, possibly by another process, identified by its key and that key's create
+     * revision (Go's {@code ResumeElection}): {@link #proclaim} and {@link #resign} act on it if, and only if, the
+     * key still has that create revision. {@code session} must be on the lease the key was put with.
+     */
+    public static Election resume(Session session, String prefix, String key, long revision) {
+        Election e = new Election(session, prefix);
+        e.leaderKey = Ops.bytes(key);
+        e.leaderRevision = revision;
+        e.leader = true;
+        return e;
+    }
+
     /** Blocks until this session leads, proclaiming {@code value}. */
     public void campaign(String value) throws InterruptedException {
+        campaign(Ops.bytes(value));
+    }
+
+    /** {@link #campaign(String)} with a value that need not be text. */
+    public void campaign(ByteString value) throws InterruptedException {
         try {
-            campaign(Ops.bytes(value), Deadline.NONE);
+            campaign(value, Deadline.NONE);
         } catch (TimeoutException e) {
             throw new AssertionError("no deadline", e);
         } catch (RuntimeException e) {
@@ -66,12 +95,17 @@ public final class Election {
      * candidacy currently holds its key with the create revision it was elected with.
      */
     public void proclaim(String value) {
+        proclaim(Ops.bytes(value));
+    }
+
+    /** {@link #proclaim(String)} with a value that need not be text. */
+    public void proclaim(ByteString value) {
         if (!leader) {
             throw new NotLeaderException();
         }
         TxnResponse resp = conn.kv().txn(TxnRequest.newBuilder()
                 .addCompare(Ops.createRevision(leaderKey, Compare.CompareResult.EQUAL, leaderRevision))
-                .addSuccess(Ops.op(Ops.put(leaderKey, Ops.bytes(value), session.lease())))
+                .addSuccess(Ops.op(Ops.put(leaderKey, value, session.lease())))
                 .build());
         if (!resp.getSucceeded()) {
             leader = false;
@@ -99,9 +133,14 @@ public final class Election {
         header = resp.getHeader();
     }
 
-    /** The current leader's key-value (its value is the proclamation); {@link NoLeaderException} if none. */
+    /**
+     * The current leader's key-value (its value is the proclamation); {@link NoLeaderException} if none.
+     * {@link #header()} then tells at which revision it was read.
+     */
     public KeyValue leader() {
-        return Elections.leader(conn, prefix);
+        RangeResponse r = Elections.leader(conn, prefix);
+        header = r.getHeader();
+        return r.getKvs(0);
     }
 
     /**
@@ -110,6 +149,15 @@ public final class Election {
      * {@link Observation#close()}.
      */
     public Observation observe(Consumer<KeyValue> listener) {
+        return Observation.start(conn, prefix, (header, kv) -> listener.accept(kv));
+    }
+
+    /**
+     * {@link #observe(Consumer)}, also passing the header of the response each report comes from (its revision
+     * is the one the report reflects; for the first candidate's arrival, that key's mod revision), as etcd's
+     * {@code Election.Observe} RPC streams them.
+     */
+    public Observation observeWithHeaders(BiConsumer<ResponseHeader, KeyValue> listener) {
         return Observation.start(conn, prefix, listener);
     }
 
@@ -137,6 +185,9 @@ public final class Election {
     }
 
     private void campaign(ByteString value, Deadline deadline) throws InterruptedException, TimeoutException {
+        if (session == null) {
+            throw new IllegalStateException("this Election only observes: campaigning needs a session");
+        }
         if (!session.isAlive()) {
             throw session.lostException();
         }
@@ -155,7 +206,7 @@ public final class Election {
             leaderRevision = existing.getCreateRevision();
             if (!existing.getValue().equals(value)) {
                 try {
-                    proclaim(value.toStringUtf8());
+                    proclaim(value);
                 } catch (RuntimeException e) {
                     resignQuietly();
                     throw e;

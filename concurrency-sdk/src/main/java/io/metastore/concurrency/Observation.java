@@ -2,6 +2,7 @@ package io.metastore.concurrency;
 
 import com.google.protobuf.ByteString;
 import io.metastore.proto.etcdserverpb.RangeResponse;
+import io.metastore.proto.etcdserverpb.ResponseHeader;
 import io.metastore.proto.mvccpb.Event;
 import io.metastore.proto.mvccpb.KeyValue;
 import org.slf4j.Logger;
@@ -11,7 +12,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 
 /**
  * A running {@link Election#observe} (Go's {@code Election.Observe}): reports the leader's key-value whenever the
@@ -27,14 +28,14 @@ public final class Observation implements AutoCloseable {
 
     private final EtcdConnection conn;
     private final ByteString prefix;
-    private final Consumer<KeyValue> listener;
+    private final BiConsumer<ResponseHeader, KeyValue> listener;
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final Thread thread;
     private volatile boolean closed;
     private volatile WatchStream following;
     private KeyValue lastReported;
 
-    private Observation(EtcdConnection conn, ByteString prefix, Consumer<KeyValue> listener) {
+    private Observation(EtcdConnection conn, ByteString prefix, BiConsumer<ResponseHeader, KeyValue> listener) {
         this.conn = conn;
         this.prefix = prefix;
         this.listener = listener;
@@ -42,7 +43,7 @@ public final class Observation implements AutoCloseable {
         this.thread.setDaemon(true);
     }
 
-    static Observation start(EtcdConnection conn, ByteString prefix, Consumer<KeyValue> listener) {
+    static Observation start(EtcdConnection conn, ByteString prefix, BiConsumer<ResponseHeader, KeyValue> listener) {
         Observation o = new Observation(conn, prefix, listener);
         o.thread.start();
         return o;
@@ -109,15 +110,20 @@ public final class Observation implements AutoCloseable {
             }
             kv = first.getKv();
             seenAt = kv.getModRevision();
+            // as Go: the revision this report reflects is the candidate's put, not the end of its watch response
+            report(r.getHeader().toBuilder().setRevision(seenAt).build(), kv);
         } else {
             kv = r.getKvs(0);
             seenAt = r.getHeader().getRevision();
+            report(r.getHeader(), kv);
         }
-        report(kv);
 
         BlockingQueue<Object> events = new LinkedBlockingQueue<>();
-        WatchStream w = WatchStream.open(conn, kv.getKey(), ByteString.EMPTY, seenAt + 1,
-                resp -> events.addAll(resp.getEventsList()));
+        WatchStream w = WatchStream.open(conn, kv.getKey(), ByteString.EMPTY, seenAt + 1, resp -> {
+            for (Event e : resp.getEventsList()) {
+                events.add(new HeadedEvent(resp.getHeader(), e));
+            }
+        });
         w.ended().whenComplete((v, t) -> events.add(BROKEN));
         following = w;
         try {
@@ -128,11 +134,11 @@ public final class Observation implements AutoCloseable {
                     Thread.sleep(100);
                     return;
                 }
-                Event e = (Event) next;
-                if (e.getType() == Event.EventType.DELETE) {
+                HeadedEvent e = (HeadedEvent) next;
+                if (e.event().getType() == Event.EventType.DELETE) {
                     return; // leadership moves on
                 }
-                report(e.getKv());
+                report(e.header(), e.event().getKv());
             }
         } finally {
             following = null;
@@ -149,14 +155,17 @@ public final class Observation implements AutoCloseable {
         }
     }
 
-    private void report(KeyValue kv) {
+    private record HeadedEvent(ResponseHeader header, Event event) {
+    }
+
+    private void report(ResponseHeader header, KeyValue kv) {
         if (lastReported != null && lastReported.getKey().equals(kv.getKey())
                 && lastReported.getModRevision() == kv.getModRevision()) {
             return;
         }
         lastReported = kv;
         if (!closed) {
-            listener.accept(kv);
+            listener.accept(header, kv);
         }
     }
 }

@@ -53,6 +53,8 @@ public final class Session implements AutoCloseable {
 
     private final EtcdConnection conn;
     private final long leaseId;
+    /** False for a lease someone else owns ({@link Builder#withoutKeepAlive()}): never renewed nor revoked here. */
+    private final boolean keepsAlive;
     private final CompletableFuture<End> done = new CompletableFuture<>();
     private final Set<CompletableFuture<?>> boundWaits = ConcurrentHashMap.newKeySet();
 
@@ -63,10 +65,11 @@ public final class Session implements AutoCloseable {
     private ClientCallStreamObserver<LeaseKeepAliveRequest> stream;
     private ScheduledFuture<?> nextTick;
 
-    private Session(EtcdConnection conn, long leaseId, long ttlSeconds) {
+    private Session(EtcdConnection conn, long leaseId, long ttlSeconds, boolean keepsAlive) {
         this.conn = conn;
         this.leaseId = leaseId;
         this.ttlSeconds = ttlSeconds;
+        this.keepsAlive = keepsAlive;
     }
 
     /** A session on a new lease with the default TTL (60 s). */
@@ -83,6 +86,7 @@ public final class Session implements AutoCloseable {
         private final EtcdConnection conn;
         private long ttlSeconds = DEFAULT_TTL.toSeconds();
         private long leaseId;
+        private boolean keepAlive = true;
 
         private Builder(EtcdConnection conn) {
             this.conn = conn;
@@ -112,7 +116,20 @@ public final class Session implements AutoCloseable {
             return this;
         }
 
-        /** Grants the lease (unless given one) and starts the keep-alive. */
+        /**
+         * For a lease whose owner keeps it alive (Go's server-side Lock/Election: {@code WithLease} then
+         * {@code Orphan}): the session never renews it and {@link #close()} does not revoke it. Such a session
+         * cannot notice the lease expiring, so it stays {@link #isAlive()} until closed; the recipes still notice
+         * a lost lease by their key vanishing ({@code "mutex: session is expired"}). With no {@link #lease} a new
+         * lease of {@link #ttl} is granted and left to expire unless someone renews it (etcd's behaviour for a
+         * Lock request with lease 0).
+         */
+        public Builder withoutKeepAlive() {
+            this.keepAlive = false;
+            return this;
+        }
+
+        /** Grants the lease (unless given one) and starts the keep-alive (unless {@link #withoutKeepAlive()}). */
         public Session build() {
             long id = leaseId;
             long ttl = ttlSeconds;
@@ -122,7 +139,7 @@ public final class Session implements AutoCloseable {
                 id = resp.getID();
                 ttl = resp.getTTL();
             }
-            Session s = new Session(conn, id, ttl);
+            Session s = new Session(conn, id, ttl, keepAlive);
             s.start(sentAt);
             return s;
         }
@@ -158,12 +175,15 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Stops renewing and revokes the lease, deleting every key put with it (releasing locks, resigning
+     * Stops renewing and revokes the lease (unless it was built {@link Builder#withoutKeepAlive()}), deleting every key put with it (releasing locks, resigning
      * elections). A lease that is already gone is not an error.
      */
     @Override
     public void close() {
         boolean first = end(End.CLOSED);
+        if (!keepsAlive) {
+            return; // not ours to revoke
+        }
         End why = done.join();
         if (why == End.LEASE_EXPIRED || (why == End.CLOSED && !first)) {
             return; // the lease is gone already
@@ -201,7 +221,10 @@ public final class Session implements AutoCloseable {
     }
 
     private synchronized void start(long grantSentAtNanos) {
-        conn.register(this);
+        conn.register(this); // closing the connection ends the session (and fails the waits bound to it)
+        if (!keepsAlive) {
+            return;
+        }
         confirmedUntilNanos = grantSentAtNanos + TimeUnit.SECONDS.toNanos(ttlSeconds);
         tick(); // first renewal now: for a given lease this is also the check that it exists
     }

@@ -23,6 +23,7 @@ import io.metastore.server.auth.MemberAuth;
 import io.metastore.server.grpc.AuthInterceptor;
 import io.metastore.server.grpc.AuthService;
 import io.metastore.server.grpc.ClusterService;
+import io.metastore.server.grpc.CoordinationServices;
 import io.metastore.server.grpc.RequestGuard;
 import io.metastore.server.grpc.KvService;
 import io.metastore.server.grpc.LeaseService;
@@ -85,6 +86,7 @@ public final class MetaStore implements AutoCloseable {
     private final RequestGuard guard;
     private final MemberAuth auth;
     private final AuthInterceptor authInterceptor;
+    private final CoordinationServices coordination;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private volatile boolean closed;
 
@@ -140,7 +142,10 @@ public final class MetaStore implements AutoCloseable {
         this.guard = new RequestGuard(server, watchService, config.electionTimeout().toMillis());
         this.authInterceptor = new AuthInterceptor(auth, applier::awaitApplied, config.requestTimeout().toMillis(),
                 config.tls().client().clientCertAuth());
+        this.coordination = new CoordinationServices();
         this.grpc = startGrpc(tls.clientListener());
+        // Lock/Election are clients of this member's own KV/Lease/Watch handlers (any listener has them all)
+        coordination.bindTo(grpc.get(0));
         this.publisher = startPublisher();
     }
 
@@ -333,6 +338,9 @@ public final class MetaStore implements AutoCloseable {
                                 authInterceptor, guard))
                         .addService(ServerInterceptors.intercept(clusterService, authInterceptor, guard))
                         .addService(ServerInterceptors.intercept(new AuthService(server), authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(coordination.lockService(), authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(coordination.electionService(), authInterceptor,
+                                guard))
                         .addService(ServerInterceptors.intercept(health.getHealthService(), authInterceptor))
                         .build()
                         .start());
@@ -392,6 +400,7 @@ public final class MetaStore implements AutoCloseable {
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
         watchService.shutdown();
         leaseService.shutdown();
+        coordination.shutdown();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         for (Server g : grpc) {
             try {
@@ -405,6 +414,7 @@ public final class MetaStore implements AutoCloseable {
             }
         }
         publisher.shutdownNow();
+        coordination.close();
         clusterService.close();
         guard.close();
         reconciler.close();

@@ -130,6 +130,21 @@ class AuthIntegrationTest {
                 () -> bob.get(bs("a/1")).get(10, TimeUnit.SECONDS));
     }
 
+    /** The Lock service runs its recipe with the caller's token: the lock keys are checked like any other keys. */
+    @Test
+    void lockServiceActsWithTheCallersPermissions() throws Exception {
+        enableWithAlice();
+        Client alice = as("alice", "alicepw");
+        long lease = alice.getLeaseClient().grant(30).get(10, TimeUnit.SECONDS).getID();
+        ByteSequence held = alice.getLockClient().lock(bs("a/lock"), lease).get(10, TimeUnit.SECONDS).getKey();
+        assertTrue(held.toString(StandardCharsets.UTF_8).startsWith("a/lock/"), held.toString(StandardCharsets.UTF_8));
+        alice.getLockClient().unlock(held).get(10, TimeUnit.SECONDS);
+        assertFails(Status.Code.PERMISSION_DENIED, "etcdserver: permission denied",
+                () -> alice.getLockClient().lock(bs("b/lock"), lease).get(10, TimeUnit.SECONDS));
+        assertEquals(0, as("root", "rootpw").getKVClient().get(bs("b/lock"),
+                io.etcd.jetcd.options.GetOption.builder().isPrefix(true).build()).get(10, TimeUnit.SECONDS).getCount());
+    }
+
     @Test
     void revokedPermissionTakesEffectOnTheNextCall() throws Exception {
         enableWithAlice();

@@ -69,6 +69,16 @@ public final class TestMember implements AutoCloseable {
         return "http://" + endpoint();
     }
 
+    /** Waits (up to 10 s) until the member knows a leader: clients sending hasleader=true (jetcd's Lock and
+     *  Election) are refused with "etcdserver: no leader" until then. */
+    public TestMember awaitLeader() throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (member.server().leaderName() == null && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        return this;
+    }
+
     public MetaStore member() {
         return member;
     }

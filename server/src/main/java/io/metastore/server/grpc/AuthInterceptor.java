@@ -103,6 +103,15 @@ public final class AuthInterceptor implements ServerInterceptor {
             entry(AUTH + "RoleList", Rule.ADMIN),
             entry(AUTH + "UserGet", Rule.REQUEST),          // admin, or the user asking about themself
             entry(AUTH + "RoleGet", Rule.REQUEST),          // admin, or a holder of the role
+            // Lock and Election run etcd's recipes as clients of this member's own KV/Lease/Watch handlers with the
+            // caller's token (as etcd's v3lock/v3election do), so every key they touch is checked there
+            entry("v3lockpb.Lock/Lock", Rule.REQUEST),
+            entry("v3lockpb.Lock/Unlock", Rule.REQUEST),
+            entry("v3electionpb.Election/Campaign", Rule.REQUEST),
+            entry("v3electionpb.Election/Proclaim", Rule.REQUEST),
+            entry("v3electionpb.Election/Leader", Rule.REQUEST),
+            entry("v3electionpb.Election/Observe", Rule.REQUEST),
+            entry("v3electionpb.Election/Resign", Rule.REQUEST),
             entry("grpc.health.v1.Health/Check", Rule.PUBLIC),
             entry("grpc.health.v1.Health/Watch", Rule.PUBLIC));
 

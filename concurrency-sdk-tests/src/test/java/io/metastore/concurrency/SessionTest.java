@@ -63,6 +63,37 @@ class SessionTest {
         }
     }
 
+    /** A session on someone else's lease (as etcd's server-side Lock uses the caller's): no renewal, no revoke. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource(BACKENDS)
+    void withoutKeepAliveNeitherRenewsNorRevokes(Backend backend) throws Exception {
+        try (EtcdConnection conn = backend.connect()) {
+            Kv kv = new Kv(conn);
+            String prefix = Kv.uniquePrefix("borrowed");
+            Session owner = Session.builder(conn).ttl(Duration.ofSeconds(30)).build();
+            Session borrowed = Session.builder(conn).lease(owner.lease()).withoutKeepAlive().build();
+            Mutex m = new Mutex(borrowed, prefix);
+            m.lock();
+            assertEquals(owner.lease(), kv.get(m.key()).getLease(), "the lock key is on the owner's lease");
+            borrowed.close();
+            assertTrue(kv.ttl(owner.lease()) > 0, "closing the borrowing session leaves the lease alone");
+            assertNotNull(kv.get(m.key()));
+            owner.close();
+            assertNull(kv.get(m.key()));
+
+            Session fresh = Session.builder(conn).ttl(Duration.ofSeconds(2)).withoutKeepAlive().build();
+            String key = prefix + "/fresh";
+            putWithLease(conn, key, fresh.lease());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+            while (kv.get(key) != null && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertNull(kv.get(key), "a lease granted for such a session is left to expire");
+            assertTrue(fresh.isAlive(), "it cannot see its lease expire; the recipes see their keys vanish");
+            fresh.close();
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource(BACKENDS)
     void revokedLeaseEndsTheSessionAndFailsBoundWaits(Backend backend) throws Exception {
