@@ -31,6 +31,7 @@ import org.apache.ratis.protocol.exceptions.StateMachineException;
 import org.apache.ratis.protocol.exceptions.TimeoutIOException;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.retry.RetryPolicy;
+import org.apache.ratis.client.retry.ClientRetryEvent;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
@@ -69,6 +70,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * One member of the MetaStore Raft group: an Apache Ratis server (gRPC transport) whose state machine applies
@@ -511,13 +513,6 @@ public final class RaftNode implements AutoCloseable {
             Throwable failure = ex != null ? unwrap(ex) : reply.isSuccess() ? null : reply.getException();
             if (failure == null) {
                 deliver(reply.getMessage(), out);
-            } else if (failure instanceof LeaderNotReadyException && !closed) {
-                // refused on the first attempt, before it was appended (see forwardingRetryPolicy): send it again
-                // through a fresh client once the new leader had a moment to commit its first entry
-                discardClient(c);
-                if (schedule(() -> requeue(p), retryDelayMs) == null) {
-                    fail(out, stopped());
-                }
             } else {
                 fail(out, map(failure));
             }
@@ -526,39 +521,31 @@ public final class RaftNode implements AutoCloseable {
 
     /**
      * Ratis 3.3.0's client marks its stream to a leader closed when that leader answers LeaderNotReadyException
-     * (a leader elected a moment ago), and the next attempt then fails with AlreadyClosedException, on which the
-     * client moves on to a random peer: seen in LeaderFreezeIT, it picked the frozen old leader and waited out the
-     * whole request timeout there. A first attempt refused as not ready was never appended anywhere, so it comes
-     * back to {@link #forward}, which re-sends it through a new client; later attempts keep the client's own
-     * retries (an earlier attempt may have been appended, and only the same call ID is deduplicated).
+     * (elected a moment ago), and skips the reconnect for that exception; the retry then fails with
+     * AlreadyClosedException, on which the client moves on to a random peer. Seen in LeaderFreezeIT: it picked the
+     * frozen old leader and waited out the whole request timeout there. Resetting the connection to that leader
+     * here lets the retry (same call ID, so deduplicated by the leader's retry cache) reach it on a new stream.
+     * Re-sending through a new client instead is not safe: the closed stream fails every request in flight on it
+     * with the same exception, including ones that leader had already appended (LeaderKillIT saw a double apply).
      */
-    private RetryPolicy forwardingRetryPolicy(int attempts) {
+    private RetryPolicy forwardingRetryPolicy(int attempts, AtomicReference<RaftClient> owner) {
         RetryPolicy base = RetryPolicies.retryUpToMaximumCountWithFixedSleep(attempts, ms(retryDelayMs));
         return new RetryPolicy() {
             @Override
             public Action handleAttemptFailure(Event event) {
-                return event.getAttemptCount() == 1 && event.getCause() instanceof LeaderNotReadyException
-                        ? NO_RETRY_ACTION : base.handleAttemptFailure(event);
+                RaftClient c = owner.get();
+                if (event.getCause() instanceof LeaderNotReadyException notReady && event instanceof ClientRetryEvent e
+                        && c != null) {
+                    c.getClientRpc().handleException(e.getRequest().getServerId(), notReady, true);
+                }
+                return base.handleAttemptFailure(event);
             }
 
             @Override
             public String toString() {
-                return "forwarding(" + base + ", first LeaderNotReady returned)";
+                return "forwarding(" + base + ", reconnect after LeaderNotReady)";
             }
         };
-    }
-
-    /** Drops {@code stale} as the forwarding client (if it still is), closing it once its in-flight calls ended. */
-    private void discardClient(RaftClient stale) {
-        synchronized (clientLock) {
-            if (client != stale) {
-                return;
-            }
-            client = null;
-        }
-        if (schedule(() -> closeQuietly(stale), requestTimeoutMs + 1000) == null) {
-            closeQuietly(stale);
-        }
     }
 
     /**
@@ -586,14 +573,16 @@ public final class RaftNode implements AutoCloseable {
                 RaftGroup peers = currentGroup();
                 // a leader that is no longer in the configuration (just removed) would make the client fail
                 RaftPeerId leader = known != null && peers.getPeer(known) != null ? known : null;
+                AtomicReference<RaftClient> owner = new AtomicReference<>();
                 client = RaftClient.newBuilder()
                         .setProperties(properties)
                         .setParameters(parameters)
                         .setRaftGroup(peers)
                         .setClientId(ClientId.randomId())
                         .setLeaderId(leader)
-                        .setRetryPolicy(forwardingRetryPolicy(attempts))
+                        .setRetryPolicy(forwardingRetryPolicy(attempts, owner))
                         .build();
+                owner.set(client);
             }
             return client;
         }
