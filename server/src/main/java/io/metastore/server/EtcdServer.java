@@ -612,6 +612,9 @@ public final class EtcdServer {
                     .setHeader(header(store.currentRevision()))
                     .addAllAlarms(alarms.list(r.getAlarm())).build());
         }
+        if (r.getAction() == AlarmRequest.AlarmAction.DEACTIVATE) {
+            quota.resample();
+        }
         return propose(RaftCommand.newBuilder().setAlarm(r).build(), AlarmResponse.parser())
                 .thenApply(resp -> resp.toBuilder().setHeader(header(store.currentRevision())).build());
     }
@@ -638,6 +641,7 @@ public final class EtcdServer {
 
     public DefragmentResponse defragment() {
         store.defragment();
+        quota.resample();
         return DefragmentResponse.newBuilder().setHeader(header(store.currentRevision())).build();
     }
 

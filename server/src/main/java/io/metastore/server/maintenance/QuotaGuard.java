@@ -16,6 +16,7 @@ public final class QuotaGuard {
     private final long quotaBytes;
     private volatile long sampledSize;
     private volatile long sampledAtNanos;
+    private volatile boolean stale = true;
 
     public QuotaGuard(MvccStore store, long quotaBytes) {
         this.store = store;
@@ -30,9 +31,18 @@ public final class QuotaGuard {
         return size() + cost <= quotaBytes;
     }
 
+    /**
+     * The next check measures again: after a defragment, or when an operator disarms NOSPACE having freed space,
+     * a size sampled just before would refuse the next write and raise the alarm again.
+     */
+    public void resample() {
+        stale = true;
+    }
+
     private long size() {
         long now = System.nanoTime();
-        if (now - sampledAtNanos > 100_000_000L) {
+        if (stale || now - sampledAtNanos > 100_000_000L) {
+            stale = false;
             sampledSize = store.stats().sizeBytes();
             sampledAtNanos = now;
         }
