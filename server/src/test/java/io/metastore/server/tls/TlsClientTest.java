@@ -25,7 +25,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,7 +109,6 @@ class TlsClientTest {
                 refused(() -> foreign.getKVClient().get(bs("mtls")).get(3, TimeUnit.SECONDS));
             }
 
-            Assumptions.assumeTrue(Files.isExecutable(Etcdctl.ETCDCTL), "no etcdctl");
             Etcdctl ctl = new Etcdctl(m.endpoint());
             Etcdctl.Result put = ctl.run("--cacert=" + ca.caFile(), "--cert=" + alice.cert(), "--key=" + alice.key(),
                     "put", "from-etcdctl", "yes");
