@@ -120,6 +120,9 @@ public final class RaftNode implements AutoCloseable {
     private boolean readInFlight;
     private CompletableFuture<Void> readNext;
     private final AtomicLong readRoundsStarted = new AtomicLong();
+    private final RaftStats stats = new RaftStats();
+    /** Forwards Ratis's log-sync and follower-latency timings to the configured listener; null without one. */
+    private final RatisLatencyTap latencyTap;
 
     private volatile boolean closed;
     /** Completes (with the reason) when this member can no longer take part safely; its owner must stop it. */
@@ -192,6 +195,15 @@ public final class RaftNode implements AutoCloseable {
             }
         });
 
+        List<String> others = new ArrayList<>();
+        for (RaftPeerSpec p : config.peers()) {
+            if (!p.name().equals(config.localName())) {
+                others.add(p.name());
+            }
+        }
+        this.latencyTap = RatisLatencyTap.install(
+                org.apache.ratis.protocol.RaftGroupMemberId.valueOf(localId, group.getGroupId()).toString(),
+                List.copyOf(others), config.latencyListener());
         RaftServer s = null;
         try {
             s = RaftServer.newBuilder()
@@ -216,6 +228,9 @@ public final class RaftNode implements AutoCloseable {
                 }
             }
             shutdownExecutors();
+            if (latencyTap != null) {
+                latencyTap.close();
+            }
             throw e;
         }
         LOG.info("Raft node {} started ({}, group {}, {})", name, option, groupUuid, config);
@@ -392,6 +407,8 @@ public final class RaftNode implements AutoCloseable {
             return CompletableFuture.failedFuture(stopped());
         }
         CompletableFuture<byte[]> out = newPending("proposal");
+        stats.proposalStarted();
+        out.whenComplete((v, e) -> stats.proposalEnded(e != null));
         Proposal p = new Proposal(Message.valueOf(UnsafeByteOperations.unsafeWrap(command)), out);
         synchronized (routeLock) {
             if (waiting.isEmpty() && dispatch(p)) {
@@ -913,6 +930,11 @@ public final class RaftNode implements AutoCloseable {
         return config;
     }
 
+    /** Proposal and leader-change counts of this member. */
+    public RaftStats stats() {
+        return stats;
+    }
+
     // package-private for tests
     StoreStateMachine stateMachine() {
         return stateMachine;
@@ -968,6 +990,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private void dispatchLeaderChange(String leader, long term, boolean local) {
+        stats.leaderSeen(leader);
         LeadershipListener l = config.leadershipListener();
         if (l == null) {
             return;
@@ -1068,6 +1091,9 @@ public final class RaftNode implements AutoCloseable {
             fail(f, stopped);
         }
         shutdownExecutors();
+        if (latencyTap != null) {
+            latencyTap.close();
+        }
         LOG.info("Raft node {} closed in {} ms (Ratis server {} ms)", config.localName(),
                 (System.nanoTime() - t0) / 1_000_000, (t2 - t1) / 1_000_000);
     }
