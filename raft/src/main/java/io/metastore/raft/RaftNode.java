@@ -121,6 +121,10 @@ public final class RaftNode implements AutoCloseable {
     private CompletableFuture<Void> readNext;
     private final AtomicLong readRoundsStarted = new AtomicLong();
     private final RaftStats stats = new RaftStats();
+    /** Orders leader events from Ratis and from {@link #checkLeaderLost}; guards {@link #dispatchedLeader}. */
+    private final Object leaderEventLock = new Object();
+    /** The leader last handed to the listener (null: none, or none reported yet). */
+    private String dispatchedLeader;
     /** Forwards Ratis's log-sync and follower-latency timings to the configured listener; null without one. */
     private final RatisLatencyTap latencyTap;
 
@@ -218,6 +222,8 @@ public final class RaftNode implements AutoCloseable {
             this.server = s;
             this.division = s.getDivision(group.getGroupId());
             this.committedAtStart = division.getRaftLog().getLastCommittedIndex();
+            long period = Math.max(25, config.electionTimeout().toMillis() / 4);
+            timer.scheduleWithFixedDelay(this::checkLeaderLost, period, period, TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
             closed = true;
             if (s != null) {
@@ -990,7 +996,37 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private void dispatchLeaderChange(String leader, long term, boolean local) {
-        stats.leaderSeen(leader);
+        synchronized (leaderEventLock) {
+            dispatchedLeader = leader;
+            stats.leaderSeen(leader);
+            enqueueLeaderChange(leader, term, local);
+        }
+    }
+
+    /**
+     * Ratis tells the state machine of a new leader, but not of a follower losing its leader (its election timer
+     * fired: it campaigns with no leader known). Checked every quarter election timeout, so listeners (and the
+     * leader-change count, as etcd counts a lost and regained leader) hear "no leader" then too. Under the same
+     * lock as the events from Ratis, re-reading the leader there, so a newer leader is never overwritten.
+     */
+    private void checkLeaderLost() {
+        if (closed) {
+            return;
+        }
+        try {
+            synchronized (leaderEventLock) {
+                if (dispatchedLeader != null && division.getInfo().getLeaderId() == null) {
+                    dispatchedLeader = null;
+                    stats.leaderSeen(null);
+                    enqueueLeaderChange(null, currentTerm(), false);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("leader check failed", e); // a periodic task that threw would never run again
+        }
+    }
+
+    private void enqueueLeaderChange(String leader, long term, boolean local) {
         LeadershipListener l = config.leadershipListener();
         if (l == null) {
             return;
