@@ -198,6 +198,7 @@ public final class EtcdServer {
     }
 
     private RangeResponse rangeLocal(RangeRequest r) {
+        applier.kvCounters().servedRange();
         RangeResult result;
         try {
             result = store.range(KvProtos.toQuery(r));
@@ -245,6 +246,7 @@ public final class EtcdServer {
         if (checked) {
             auth.authorizer().checkTxn(caller, r);
         }
+        applier.kvCounters().servedTxn();
         TxnResponse resp = ReadOnlyTxn.execute(store, r);
         if (checked) {
             auth.checkStillCurrent(caller);
@@ -617,6 +619,11 @@ public final class EtcdServer {
         }
         return propose(RaftCommand.newBuilder().setAlarm(r).build(), AlarmResponse.parser())
                 .thenApply(resp -> resp.toBuilder().setHeader(header(store.currentRevision())).build());
+    }
+
+    /** Every alarm raised in the cluster, as this member has applied them (health checks). */
+    public List<AlarmMember> activeAlarms() {
+        return alarms.list(AlarmType.NONE);
     }
 
     public HashKVResponse hashKv(HashKVRequest r) {

@@ -5,6 +5,11 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.metastore.raft.LeadershipListener;
+import io.metastore.raft.RaftLatencyListener;
+import io.metastore.server.grpc.HealthServingStatus;
+import io.metastore.server.http.HttpRoute;
+import io.metastore.server.metrics.MemberMetrics;
+import io.metastore.server.ops.OpsRoutes;
 import io.metastore.raft.RaftConfig;
 import io.metastore.raft.RaftNode;
 import io.metastore.raft.RaftPeerSpec;
@@ -51,6 +56,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -88,6 +94,11 @@ public final class MetaStore implements AutoCloseable {
     private final AuthInterceptor authInterceptor;
     private final CoordinationServices coordination;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
+    private final MemberMetrics metrics = new MemberMetrics();
+    private final HealthStatusManager health = new HealthStatusManager();
+    /** Set once the server exists; leadership events may arrive before (during the Raft start). */
+    private volatile HealthServingStatus servingStatus;
+    private final Map<String, HttpRoute> opsRoutes;
     private volatile boolean closed;
 
     private static final long RECONCILE_PERIOD_MS = 200;
@@ -120,9 +131,19 @@ public final class MetaStore implements AutoCloseable {
             } else {
                 leases.demote();
             }
+            HealthServingStatus status = servingStatus;
+            if (status != null) {
+                status.refresh();
+            }
         };
-        this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership, tls.peer()), store, applier);
+        this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership, tls.peer(), metrics),
+                store, applier);
         this.server = new EtcdServer(config, membership, store, raft, applier, leases, alarms, watchHub, auth);
+        metrics.bind(server, raft, store, applier, leases, watchHub);
+        this.servingStatus = new HealthServingStatus(health, server);
+        alarms.onChange(servingStatus::refresh);
+        servingStatus.refresh();
+        this.opsRoutes = OpsRoutes.create(server, metrics);
         awaitStartupReplay();
         if (joining && members.byName(config.name()) == null) {
             join();
@@ -276,7 +297,8 @@ public final class MetaStore implements AutoCloseable {
         return Math.max(1, (3 * ms + 1999) / 2000);
     }
 
-    private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener, RaftTls tls) {
+    private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener, RaftTls tls,
+                                         RaftLatencyListener latencies) {
         List<RaftPeerSpec> peers = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         String local = null;
@@ -299,6 +321,7 @@ public final class MetaStore implements AutoCloseable {
                 .snapshotCount(config.snapshotCount())
                 .maxRequestBytes(config.maxRequestBytes() + 512 * 1024)
                 .leadershipListener(listener)
+                .latencyListener(latencies)
                 .joining(config.joinsExistingCluster())
                 .leaderLeaseReads(config.leaderLeaseReads())
                 .tls(tls)
@@ -310,7 +333,6 @@ public final class MetaStore implements AutoCloseable {
      * separate Netty server, since a server has one transport security), in the order the URLs first name them.
      */
     private List<Server> startGrpc(SslContext tlsContext) throws IOException {
-        HealthStatusManager health = new HealthStatusManager();
         java.util.Map<Boolean, NettyServerBuilder> builders = new java.util.LinkedHashMap<>();
         for (int i = 0; i < clientAddresses.size(); i++) {
             InetSocketAddress a = clientAddresses.get(i);
@@ -326,6 +348,7 @@ public final class MetaStore implements AutoCloseable {
                     b.sslContext(tlsContext);
                 }
                 servers.add(b
+                        .intercept(metrics.grpc()) // outermost: counts calls the guard or auth refuse, as etcd
                         .directExecutor() // handlers never block: they hand work to Raft or answer from memory
                         .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; --grpc-keepalive-min-time
                         .permitKeepAliveWithoutCalls(false)
@@ -349,6 +372,7 @@ public final class MetaStore implements AutoCloseable {
             servers.forEach(Server::shutdownNow);
             throw e;
         }
+        metrics.grpc().initialize(servers.get(0).getServices());
         return List.copyOf(servers);
     }
 
@@ -384,6 +408,19 @@ public final class MetaStore implements AutoCloseable {
         return config;
     }
 
+    /**
+     * etcd's operational HTTP endpoints by exact path (/health, /livez, /readyz and their per-check paths,
+     * /version, /metrics), for the client port's HTTP router (and a --listen-metrics-urls listener) to mount.
+     */
+    public Map<String, HttpRoute> opsRoutes() {
+        return opsRoutes;
+    }
+
+    /** This member's Prometheus metrics (etcd's names). */
+    public MemberMetrics metrics() {
+        return metrics;
+    }
+
     /** The first client port actually bound (tests may ask for port 0). */
     public int clientPort() {
         return ((InetSocketAddress) grpc.get(0).getListenSockets().get(0)).getPort();
@@ -396,6 +433,7 @@ public final class MetaStore implements AutoCloseable {
             return;
         }
         closed = true;
+        health.enterTerminalState(); // health watchers hear NOT_SERVING before the listener goes
         grpc.forEach(Server::shutdown);
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
         watchService.shutdown();

@@ -86,6 +86,16 @@ public final class WatchHub implements AutoCloseable {
         }
     }
 
+    /** Watchers behind the store that are catching up from history (etcd's slow watchers). */
+    public int slowWatcherCount() {
+        lock.lock();
+        try {
+            return unsynced.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Called on the apply thread after the revision's transaction is committed and published. */
     public void notify(List<Event> events, long revision) {
         lock.lock();
