@@ -206,6 +206,10 @@ public final class LeaseManager {
         return new TimeToLive(id, remaining, lease.ttlSeconds, withKeys ? lease.keys() : List.of());
     }
 
+    public int count() {
+        return leases.size();
+    }
+
     public List<Long> ids() {
         return new ArrayList<>(leases.keySet());
     }
