@@ -51,6 +51,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -360,6 +361,19 @@ public final class MetaStore implements AutoCloseable {
         return out;
     }
 
+    /** Leaving as leader: let another voter take over now rather than after an election timeout. */
+    private void handOffLeadership() {
+        long started = System.nanoTime();
+        Duration bound = config.electionTimeout().multipliedBy(3);
+        String to = server.members().handOffLeadership(bound);
+        if (to != null) {
+            LOG.atInfo().addKeyValue("to", to).addKeyValue("took-ms", (System.nanoTime() - started) / 1_000_000)
+                    .log("handed leadership to {} before stopping", to);
+        } else if (raft.isLeader()) {
+            LOG.warn("stopping as leader without a hand-off; the other members will elect a leader");
+        }
+    }
+
     /** Completes when this member learns it was removed from the cluster (etcd then stops; so does the launcher). */
     public CompletableFuture<Void> removedFromCluster() {
         return removed;
@@ -422,6 +436,7 @@ public final class MetaStore implements AutoCloseable {
         watchHub.close();
         maintenanceExecutor.shutdownNow();
         auth.close();
+        handOffLeadership();
         raft.close();
         store.close();
         LOG.info("stopped (name={})", config.name());
