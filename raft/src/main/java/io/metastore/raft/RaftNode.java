@@ -1,6 +1,7 @@
 package io.metastore.raft;
 
 import io.metastore.storage.MvccStore;
+import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
@@ -819,6 +820,23 @@ public final class RaftNode implements AutoCloseable {
         for (var info : division.getCommitInfos()) {
             if (info.getServer().getId().toStringUtf8().equals(name)) {
                 return info.getCommitIndex();
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * Milliseconds since this leader last heard from {@code name}; -1 when unknown or this member does not lead.
+     * A follower that answered within an election timeout is alive enough to take leadership over.
+     */
+    public long millisSinceHeardFrom(String name) {
+        RaftProtos.RoleInfoProto role = division.getInfo().getRoleInfoProto();
+        if (!role.hasLeaderInfo()) {
+            return -1;
+        }
+        for (RaftProtos.ServerRpcProto follower : role.getLeaderInfo().getFollowerInfoList()) {
+            if (follower.getId().getId().toStringUtf8().equals(name)) {
+                return follower.getLastRpcElapsedTimeMs();
             }
         }
         return -1;

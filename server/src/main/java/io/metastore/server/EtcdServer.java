@@ -289,6 +289,12 @@ public final class EtcdServer {
             throw EtcdError.LEASE_TTL_TOO_LARGE.toException();
         }
         checkQuota(QuotaGuard.LEASE_GRANT_COST);
+        long maxLeases = config.limits().maxLeases();
+        if (maxLeases > 0 && leases.count() >= maxLeases) {
+            // checked before Raft from this member's view: a cap, not a consensus rule, so a few concurrent
+            // grants may overshoot it slightly; every member applies the same log either way
+            throw EtcdError.TOO_MANY_LEASES.toException();
+        }
         LeaseGrantRequest fixed = r;
         if (r.getID() == 0) {
             // the ID is chosen once, before Raft, so every member applies the same one

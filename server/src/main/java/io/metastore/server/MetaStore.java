@@ -25,6 +25,8 @@ import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.etcd.EtcdException;
 import io.grpc.ServerInterceptors;
 import io.metastore.server.auth.MemberAuth;
+import io.metastore.server.fault.FailureContainment;
+import io.metastore.server.grpc.ContainingInterceptor;
 import io.metastore.server.grpc.AuthInterceptor;
 import io.metastore.server.grpc.AuthService;
 import io.metastore.server.grpc.ClusterService;
@@ -54,6 +56,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -115,7 +118,7 @@ public final class MetaStore implements AutoCloseable {
         this.store = openStore(config, member);
         LeaseManager leases = new LeaseManager(store, minLeaseTtlSeconds(config), System::nanoTime);
         AlarmStore alarms = new AlarmStore(store);
-        this.watchHub = new WatchHub(store, config.watchProgressNotifyInterval());
+        this.watchHub = new WatchHub(store, config.watchProgressNotifyInterval(), config.limits().maxWatchers());
         leases.reload();
         alarms.reload();
         MemberRegistry members = new MemberRegistry(store);
@@ -151,11 +154,7 @@ public final class MetaStore implements AutoCloseable {
         this.reconciler = new MembershipReconciler(membership, raft, RECONCILE_PERIOD_MS);
         this.leaseLoop = new LeaseExpiryLoop(leases, raft::isLeader, server.proposer());
         this.autoCompactor = AutoCompactor.start(config, store, raft::isLeader, server::compact);
-        this.maintenanceExecutor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "maintenance");
-            t.setDaemon(true);
-            return t;
-        });
+        this.maintenanceExecutor = Executors.newCachedThreadPool(FailureContainment.daemonThreads("maintenance"));
         this.clientAddresses = addresses(config.listenClientUrls());
         this.watchService = new WatchService(server);
         this.leaseService = new LeaseService(server, tls.forwarding());
@@ -233,11 +232,7 @@ public final class MetaStore implements AutoCloseable {
      * takes it; skipped when the replicated registry already says the same. Readiness does not wait for it.
      */
     private ScheduledExecutorService startPublisher() {
-        var timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "member-publish");
-            t.setDaemon(true);
-            return t;
-        });
+        var timer = Executors.newSingleThreadScheduledExecutor(FailureContainment.daemonThreads("member-publish"));
         Runnable attempt = new Runnable() {
             @Override
             public void run() {
@@ -333,6 +328,8 @@ public final class MetaStore implements AutoCloseable {
      * separate Netty server, since a server has one transport security), in the order the URLs first name them.
      */
     private List<Server> startGrpc(SslContext tlsContext) throws IOException {
+        ContainingInterceptor containing = new ContainingInterceptor(); // contains what the handlers throw
+        ClientLimits limits = config.limits();
         java.util.Map<Boolean, NettyServerBuilder> builders = new java.util.LinkedHashMap<>();
         for (int i = 0; i < clientAddresses.size(); i++) {
             InetSocketAddress a = clientAddresses.get(i);
@@ -350,21 +347,24 @@ public final class MetaStore implements AutoCloseable {
                 servers.add(b
                         .intercept(metrics.grpc()) // outermost: counts calls the guard or auth refuse, as etcd
                         .directExecutor() // handlers never block: they hand work to Raft or answer from memory
-                        .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; --grpc-keepalive-min-time
-                        .permitKeepAliveWithoutCalls(false)
+                        .permitKeepAliveTime(limits.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+                        .permitKeepAliveWithoutCalls(false) // etcd's PermitWithoutStream=false
+                        .keepAliveTime(limits.keepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+                        .keepAliveTimeout(limits.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                        .maxConcurrentCallsPerConnection(limits.maxConcurrentStreams())
                         .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
                         // the guard runs first (learner, hasleader), then auth, as in etcd
-                        .addService(ServerInterceptors.intercept(new KvService(server), authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(watchService, authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(leaseService, authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(new KvService(server), authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(watchService, authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(leaseService, authInterceptor, guard, containing))
                         .addService(ServerInterceptors.intercept(new MaintenanceService(server, maintenanceExecutor),
-                                authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(clusterService, authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(new AuthService(server), authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(coordination.lockService(), authInterceptor, guard))
+                                authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(clusterService, authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(new AuthService(server), authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(coordination.lockService(), authInterceptor, guard, containing))
                         .addService(ServerInterceptors.intercept(coordination.electionService(), authInterceptor,
-                                guard))
-                        .addService(ServerInterceptors.intercept(health.getHealthService(), authInterceptor))
+                                guard, containing))
+                        .addService(ServerInterceptors.intercept(health.getHealthService(), authInterceptor, containing))
                         .build()
                         .start());
             }
@@ -383,6 +383,19 @@ public final class MetaStore implements AutoCloseable {
             out.add(new InetSocketAddress(u.getHost(), u.getPort()));
         }
         return out;
+    }
+
+    /** Leaving as leader: let another voter take over now rather than after an election timeout. */
+    private void handOffLeadership() {
+        long started = System.nanoTime();
+        Duration bound = config.electionTimeout().multipliedBy(3);
+        String to = server.members().handOffLeadership(bound);
+        if (to != null) {
+            LOG.atInfo().addKeyValue("to", to).addKeyValue("took-ms", (System.nanoTime() - started) / 1_000_000)
+                    .log("handed leadership to {} before stopping", to);
+        } else if (raft.isLeader()) {
+            LOG.warn("stopping as leader without a hand-off; the other members will elect a leader");
+        }
     }
 
     /** Completes when this member learns it was removed from the cluster (etcd then stops; so does the launcher). */
@@ -461,6 +474,7 @@ public final class MetaStore implements AutoCloseable {
         watchHub.close();
         maintenanceExecutor.shutdownNow();
         auth.close();
+        handOffLeadership();
         raft.close();
         store.close();
         LOG.info("stopped (name={})", config.name());
