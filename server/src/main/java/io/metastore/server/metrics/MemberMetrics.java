@@ -3,6 +3,7 @@ package io.metastore.server.metrics;
 import io.metastore.raft.RaftLatencyListener;
 import io.metastore.raft.RaftNode;
 import io.metastore.server.EtcdServer;
+import io.metastore.server.fault.FailureContainment;
 import io.metastore.server.apply.EtcdApplier;
 import io.metastore.server.cluster.Membership;
 import io.metastore.server.lease.LeaseManager;
@@ -154,6 +155,12 @@ public final class MemberMetrics implements RaftLatencyListener {
                 leases::renewedTotal);
         // not an etcd metric (etcd has none for it): how many leases the replicated table holds
         gauge("metastore_lease_active", "The number of leases currently granted.", leases::count);
+        // not an etcd metric: bugs that were contained (a call, a stream or a background pass failed, nothing else)
+        CounterWithCallback.builder().name("metastore_contained_failures_total")
+                .help("Unexpected exceptions contained to the request, stream or background pass that raised them.")
+                .labelNames("site")
+                .callback(cb -> FailureContainment.countsBySite().forEach((site, n) -> cb.call(n, site)))
+                .register(registry);
     }
 
     private void gauge(String name, String help, DoubleSupplier value) {

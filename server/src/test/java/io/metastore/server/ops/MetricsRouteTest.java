@@ -5,6 +5,7 @@ import io.etcd.jetcd.Watch;
 import io.metastore.server.EtcdServer;
 import io.metastore.server.ServerConfig;
 import io.metastore.server.TestMember;
+import io.metastore.server.fault.FailureContainment;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -124,6 +125,14 @@ class MetricsRouteTest {
             awaitValue(() -> Scrape.of(m.member()).value("etcd_debugging_mvcc_watcher_total"), before + 1);
         }
         awaitValue(() -> Scrape.of(m.member()).value("etcd_debugging_mvcc_watcher_total"), before);
+    }
+
+    @Test
+    void containedFailuresAreCountedBySite() {
+        String site = "metrics-test-" + System.nanoTime();
+        FailureContainment.contained(site, new IllegalStateException("a contained bug"));
+        FailureContainment.contained(site, new IllegalStateException("again"));
+        assertEquals(2.0, Scrape.of(m.member()).value("metastore_contained_failures_total{site=\"" + site + "\"}"));
     }
 
     /** Polls (bounded, 10 s) until {@code value} reads {@code expected}; fails with the last value. */
