@@ -19,6 +19,10 @@ import java.util.List;
  * @param autoCompactionRetention etcd's syntax: a duration ("1h", "30m") or a bare number (hours for periodic,
  *                               revisions for revision mode); "0" disables
  * @param tls                    etcd's TLS flags for the client and peer URLs
+ * @param logOutputs             etcd's --log-outputs: "default", "stderr", "stdout" or file paths
+ * @param logFormat              etcd's --log-format: "json" (zap's shape) or "console"
+ * @param warningApplyDuration   etcd's --warning-apply-duration: applying one entry for longer logs a warning
+ * @param configFile             the --config-file the settings were read from, or null
  */
 public record ServerConfig(
         String name,
@@ -45,7 +49,11 @@ public record ServerConfig(
         String authToken,
         Duration authTokenTtl,
         int bcryptCost,
-        TransportSecurity tls) {
+        TransportSecurity tls,
+        List<String> logOutputs,
+        String logFormat,
+        Duration warningApplyDuration,
+        Path configFile) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -77,6 +85,8 @@ public record ServerConfig(
         b.leaderLeaseReads = leaderLeaseReads;
         b.authToken = authToken; b.authTokenTtl = authTokenTtl; b.bcryptCost = bcryptCost;
         b.tls = new TransportSecurity.Builder(tls);
+        b.logOutputs = logOutputs; b.logFormat = logFormat; b.warningApplyDuration = warningApplyDuration;
+        b.configFile = configFile;
         return b;
     }
 
@@ -132,6 +142,10 @@ public record ServerConfig(
         public Duration authTokenTtl = Duration.ofSeconds(300);
         public int bcryptCost = 10;
         public TransportSecurity.Builder tls = new TransportSecurity.Builder();
+        public List<String> logOutputs = List.of("default");
+        public String logFormat = "json";
+        public Duration warningApplyDuration = Duration.ofMillis(100);
+        public Path configFile = null;
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
@@ -164,7 +178,8 @@ public record ServerConfig(
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
                     snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
-                    authToken, authTokenTtl, bcryptCost, tls.build());
+                    authToken, authTokenTtl, bcryptCost, tls.build(), List.copyOf(logOutputs), logFormat,
+                    warningApplyDuration, configFile);
         }
     }
 }

@@ -155,7 +155,7 @@ class EtcdFlagsTest {
     @Test
     void notImplementedFlagsAreAcceptedAndIgnored() throws Exception {
         ServerConfig defaults = ServerConfig.builder("default").build();
-        assertEquals(defaults, parse("--logger", "zap", "--log-outputs=stderr", "--enable-v2", "--metrics", "basic",
+        assertEquals(defaults, parse("--logger", "zap", "--enable-v2", "--metrics", "basic",
                 "--listen-metrics-urls", "http://0.0.0.0:2381", "--auto-tls=false", "--peer-auto-tls=false",
                 "--client-cert-auth=false", "--enable-pprof=true", "--force-new-cluster=0", "--strict-reconfig-check",
                 "--pre-vote=t", "--max-snapshots", "5", "--max-wals", "5", "--initial-election-tick-advance=false",
@@ -250,10 +250,10 @@ class EtcdFlagsTest {
         assertEquals("\"--name\" is not a valid flag", error("--", "--name", "x"));
         assertEquals("bad flag syntax: ---name", error("---name"));
         assertEquals("bad flag syntax: --=x", error("--=x"));
-        assertEquals("invalid value \"/etc/etcd.yml\" for --config-file: configuration files are not supported yet; "
-                + "pass the settings as flags or ETCD_* variables", error("--config-file", "/etc/etcd.yml"));
-        assertTrue(error(Map.of("ETCD_CONFIG_FILE", "/etc/etcd.yml")).startsWith(
-                "invalid value \"/etc/etcd.yml\" for ETCD_CONFIG_FILE: configuration files are not supported"));
+        assertEquals("cannot read config file /nonexistent/etcd.yml: no such file",
+                error("--config-file", "/nonexistent/etcd.yml"));
+        assertEquals("cannot read config file /nonexistent/etcd.yml: no such file",
+                error(Map.of("ETCD_CONFIG_FILE", "/nonexistent/etcd.yml")));
     }
 
     @Test
@@ -364,9 +364,11 @@ class EtcdFlagsTest {
                 new InitialMember("c", "http://c:2380")), parse("--name", "a", "--initial-cluster",
                 "a=http://10.0.0.1:2380,a=http://10.0.1.1:2380,,b=https://b.example:2380,c= http://c:2380 ,")
                 .initialCluster());
-        // An explicit list is kept as given, even without this member (etcd checks that at bootstrap).
+        // A list without this member is refused at once (etcd refuses it when the member bootstraps).
+        assertEquals("couldn't find local name \"default\" in the initial cluster configuration",
+                error("--initial-cluster=x=http://x:2380"));
         assertEquals(List.of(new InitialMember("x", "http://x:2380")),
-                parse("--initial-cluster=x=http://x:2380").initialCluster());
+                parse("--name=x", "--initial-cluster=x=http://x:2380").initialCluster());
 
         assertEquals("invalid value \"a\" for --initial-cluster: \"a\" is not name=url", error("--initial-cluster=a"));
         assertEquals("invalid value \"=http://a:1\" for --initial-cluster: \"=http://a:1\" is not name=url",
