@@ -49,8 +49,9 @@ public final class MembershipReconciler implements AutoCloseable {
             if (target == null) {
                 return;
             }
-            LOG.info("changing the Raft configuration from voters={} listeners={} to voters={} listeners={}",
-                    current.voters(), current.listeners(), target.voters(), target.listeners());
+            LOG.atInfo().addKeyValue("from-voters", current.voters()).addKeyValue("from-learners", current.listeners())
+                    .addKeyValue("to-voters", target.voters()).addKeyValue("to-learners", target.listeners())
+                    .log("changing the Raft configuration");
             inFlight.set(true);
             raft.changeMembership(target.voters(), target.listeners()).whenComplete((v, e) -> {
                 inFlight.set(false);
