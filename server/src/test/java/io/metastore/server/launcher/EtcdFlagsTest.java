@@ -175,6 +175,34 @@ class EtcdFlagsTest {
     }
 
     @Test
+    void logAndSlowApplyFlags() throws Exception {
+        ServerConfig defaults = parse();
+        assertEquals(List.of("default"), defaults.logOutputs());
+        assertEquals("json", defaults.logFormat());
+        assertEquals(Duration.ofMillis(100), defaults.warningApplyDuration());
+        ServerConfig c = parse("--log-outputs", "stderr, stdout,/var/log/ms.log,stdout", "--log-format=console",
+                "--warning-apply-duration=250ms");
+        assertEquals(List.of("stderr", "stdout", "/var/log/ms.log"), c.logOutputs()); // a set, as etcd's
+        assertEquals("console", c.logFormat());
+        assertEquals(Duration.ofMillis(250), c.warningApplyDuration());
+        assertEquals(Duration.ofSeconds(1),
+                parse("--experimental-warning-apply-duration=1s").warningApplyDuration());
+        assertEquals(List.of("/tmp/a.log"),
+                EtcdFlags.parse(new String[0], Map.of("ETCD_LOG_OUTPUTS", "/tmp/a.log")).logOutputs());
+        assertEquals("invalid value \"default,stderr\" for --log-outputs: multi logoutput for \"default\" is not "
+                + "supported yet", error("--log-outputs=default,stderr"));
+        assertEquals("invalid value \"stderr,\" for --log-outputs: empty log output (use stderr, stdout, default or "
+                + "a file path)", error("--log-outputs=stderr,"));
+        assertEquals("invalid value \"text\" for --log-format: valid values are json, console",
+                error("--log-format=text"));
+        assertEquals("invalid value \"0\" for --warning-apply-duration: must be a positive duration such as 100ms",
+                error("--warning-apply-duration=0"));
+        assertEquals("cannot set --experimental-warning-apply-duration and --warning-apply-duration at the same "
+                + "time, please use --warning-apply-duration only",
+                error("--warning-apply-duration=1s", "--experimental-warning-apply-duration=1s"));
+    }
+
+    @Test
     void helpAndVersion() {
         for (String h : List.of("-h", "--help", "-help", "--h")) {
             FlagException help = assertThrows(FlagException.Help.class,
