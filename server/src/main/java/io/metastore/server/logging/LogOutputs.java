@@ -32,9 +32,14 @@ public final class LogOutputs {
         if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
             return; // not Logback (an embedding application's choice): leave its logging alone
         }
+        apply(ctx, level, outputs, format, System.getProperty("logback.configurationFile") == null);
+    }
+
+    /** @param replaceAppenders false keeps the root logger's appenders (an operator's own Logback file) */
+    static void apply(LoggerContext ctx, String level, List<String> outputs, String format, boolean replaceAppenders) {
         Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         root.setLevel(level(level));
-        if (System.getProperty("logback.configurationFile") != null) {
+        if (!replaceAppenders) {
             return;
         }
         List<OutputStreamAppender<ILoggingEvent>> appenders = new ArrayList<>();
