@@ -49,8 +49,9 @@ public final class MembershipReconciler implements AutoCloseable {
             if (target == null) {
                 return;
             }
-            LOG.atInfo().addKeyValue("from-voters", current.voters()).addKeyValue("from-learners", current.listeners())
-                    .addKeyValue("to-voters", target.voters()).addKeyValue("to-learners", target.listeners())
+            LOG.atInfo().addKeyValue("from-voters", names(current.voters()))
+                    .addKeyValue("from-learners", names(current.listeners()))
+                    .addKeyValue("to-voters", names(target.voters())).addKeyValue("to-learners", names(target.listeners()))
                     .log("changing the Raft configuration");
             inFlight.set(true);
             raft.changeMembership(target.voters(), target.listeners()).whenComplete((v, e) -> {
@@ -114,5 +115,10 @@ public final class MembershipReconciler implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+    }
+
+    /** Peers by their Ratis names (member@host_port), short enough for one log line. */
+    private static List<String> names(List<io.metastore.raft.RaftPeerSpec> peers) {
+        return peers.stream().map(io.metastore.raft.RaftPeerSpec::name).toList();
     }
 }
