@@ -15,6 +15,7 @@ import io.metastore.raft.RaftNode;
 import io.metastore.raft.RaftPeerSpec;
 import io.metastore.raft.RaftTls;
 import io.metastore.server.apply.EtcdApplier;
+import io.metastore.server.apply.SlowApplyCounter;
 import io.metastore.server.cluster.ClusterIdentity;
 import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.cluster.Membership;
@@ -76,6 +77,7 @@ public final class MetaStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MetaStore.class);
 
     private final ServerConfig config;
+    private final SlowApplyCounter slowApplies = new SlowApplyCounter();
     private final MvccStore store;
     private final WatchHub watchHub;
     private final RaftNode raft;
@@ -126,9 +128,13 @@ public final class MetaStore implements AutoCloseable {
         // a joining member knows the cluster only from the replicated membership, not from its flags
         this.membership = new Membership(members, joining ? null : identity, config.name());
         this.auth = new MemberAuth(config, store, leases);
-        EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub, members, auth);
+        EtcdApplier applier = new EtcdApplier(store, leases, alarms, watchHub, members, auth,
+                config.warningApplyDuration(), slowApplies);
         long extension = config.electionTimeout().toNanos();
         LeadershipListener leadership = (leaderName, term, localIsLeader) -> {
+            LOG.atInfo().addKeyValue("local-member", config.name()).addKeyValue("leader", leaderName)
+                    .addKeyValue("term", term).addKeyValue("local-member-is-leader", localIsLeader)
+                    .log("leader changed");
             if (localIsLeader) {
                 leases.promote(extension);
             } else {
@@ -200,7 +206,7 @@ public final class MetaStore implements AutoCloseable {
                             + " was added to the cluster (run `etcdctl member add " + config.name()
                             + " --peer-urls=...` first), or it was removed");
                 }
-                LOG.info("joining the cluster: {} (retrying)", e.getCause().toString());
+                LOG.atInfo().addKeyValue("error", e.getCause().toString()).log("joining the cluster (retrying)");
             } catch (TimeoutException e) {
                 LOG.info("joining the cluster: no answer yet (retrying)");
             } catch (InterruptedException e) {
@@ -212,8 +218,9 @@ public final class MetaStore implements AutoCloseable {
             }
         }
         membership.joined(admitted.getId(), admitted.getClusterId());
-        LOG.info("admitted to cluster {} as member {}; catching up", Long.toHexString(admitted.getClusterId()),
-                Long.toHexString(admitted.getId()));
+        LOG.atInfo().addKeyValue("cluster-id", Long.toHexString(admitted.getClusterId()))
+                .addKeyValue("local-member-id", Long.toHexString(admitted.getId()))
+                .log("admitted to the cluster; catching up");
         while (membership.registry().byName(config.name()) == null) {
             if (System.nanoTime() > deadline) {
                 throw new IOException("admitted, but not caught up within " + JOIN_TIMEOUT);
@@ -240,7 +247,8 @@ public final class MetaStore implements AutoCloseable {
                     return;
                 }
                 if (membership.removed(config.name())) {
-                    LOG.warn("the member has been permanently removed from the cluster");
+                    LOG.atWarn().addKeyValue("local-member", config.name())
+                            .log("the member has been permanently removed from the cluster");
                     removed.complete(null);
                     return;
                 }
@@ -265,9 +273,24 @@ public final class MetaStore implements AutoCloseable {
     }
 
     public static MetaStore start(ServerConfig config) throws IOException {
+        LOG.atInfo().addKeyValue("etcd-version", EtcdServer.VERSION).addKeyValue("name", config.name())
+                .addKeyValue("data-dir", config.dataDir().toString())
+                .addKeyValue("listen-client-urls", config.listenClientUrls())
+                .addKeyValue("listen-peer-urls", config.listenPeerUrls())
+                .addKeyValue("initial-cluster", config.initialCluster().stream()
+                        .map(im -> im.name() + "=" + im.peerUrl()).toList())
+                .addKeyValue("initial-cluster-state", config.initialClusterState())
+                .addKeyValue("storage-engine", config.storageEngine().name().toLowerCase(java.util.Locale.ROOT))
+                .addKeyValue("snapshot-count", config.snapshotCount())
+                .addKeyValue("quota-backend-bytes", config.effectiveQuotaBytes())
+                .log("starting a member");
         MetaStore m = new MetaStore(config);
-        LOG.info("ready to serve client requests (name={}, client urls={}, engine={})",
-                config.name(), config.listenClientUrls(), config.storageEngine().name().toLowerCase());
+        LOG.atInfo().addKeyValue("name", config.name())
+                .addKeyValue("member-id", Long.toHexString(m.membership.localId()))
+                .addKeyValue("listen-client-urls", config.listenClientUrls())
+                .addKeyValue("advertise-client-urls", config.advertiseClientUrls())
+                .addKeyValue("storage-engine", config.storageEngine().name().toLowerCase(java.util.Locale.ROOT))
+                .log("ready to serve client requests");
         return m;
     }
 
@@ -409,6 +432,11 @@ public final class MetaStore implements AutoCloseable {
     }
 
     /** This member's Raft node (tests and operators' diagnostics). */
+    /** Entries applied slower than --warning-apply-duration (etcd_server_slow_apply_total). */
+    public SlowApplyCounter slowApplies() {
+        return slowApplies;
+    }
+
     public RaftNode raft() {
         return raft;
     }
@@ -477,6 +505,7 @@ public final class MetaStore implements AutoCloseable {
         handOffLeadership();
         raft.close();
         store.close();
-        LOG.info("stopped (name={})", config.name());
+        // the message keeps its "(name=...)": scripts and GracefulShutdownIT look for that text
+        LOG.atInfo().addKeyValue("name", config.name()).log("stopped (name={})", config.name());
     }
 }

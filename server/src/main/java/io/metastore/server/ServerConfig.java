@@ -20,6 +20,10 @@ import java.util.List;
  *                               revisions for revision mode); "0" disables
  * @param tls                    etcd's TLS flags for the client and peer URLs
  * @param limits                 what one member lets its clients use (streams, keep-alive, watchers, leases)
+ * @param logOutputs             etcd's --log-outputs: "default", "stderr", "stdout" or file paths
+ * @param logFormat              etcd's --log-format: "json" (zap's shape) or "console"
+ * @param warningApplyDuration   etcd's --warning-apply-duration: applying one entry for longer logs a warning
+ * @param configFile             the --config-file the settings were read from, or null
  */
 public record ServerConfig(
         String name,
@@ -47,7 +51,11 @@ public record ServerConfig(
         Duration authTokenTtl,
         int bcryptCost,
         TransportSecurity tls,
-        ClientLimits limits) {
+        ClientLimits limits,
+        List<String> logOutputs,
+        String logFormat,
+        Duration warningApplyDuration,
+        Path configFile) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -79,6 +87,8 @@ public record ServerConfig(
         b.leaderLeaseReads = leaderLeaseReads;
         b.authToken = authToken; b.authTokenTtl = authTokenTtl; b.bcryptCost = bcryptCost;
         b.tls = new TransportSecurity.Builder(tls);
+        b.logOutputs = logOutputs; b.logFormat = logFormat; b.warningApplyDuration = warningApplyDuration;
+        b.configFile = configFile;
         return b;
     }
 
@@ -135,6 +145,10 @@ public record ServerConfig(
         public int bcryptCost = 10;
         public TransportSecurity.Builder tls = new TransportSecurity.Builder();
         public ClientLimits limits = ClientLimits.defaults();
+        public List<String> logOutputs = List.of("default");
+        public String logFormat = "json";
+        public Duration warningApplyDuration = Duration.ofMillis(100);
+        public Path configFile = null;
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
@@ -167,7 +181,8 @@ public record ServerConfig(
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
                     snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
-                    authToken, authTokenTtl, bcryptCost, tls.build(), limits);
+                    authToken, authTokenTtl, bcryptCost, tls.build(), limits, List.copyOf(logOutputs), logFormat,
+                    warningApplyDuration, configFile);
         }
     }
 }

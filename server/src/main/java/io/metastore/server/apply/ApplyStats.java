@@ -1,6 +1,5 @@
 package io.metastore.server.apply;
 
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
@@ -9,14 +8,18 @@ import java.util.function.LongConsumer;
  * metrics reads the counter and sets the commit observer.
  */
 public final class ApplyStats {
-    private final AtomicLong slowApplies = new AtomicLong();
+    private final SlowApplyCounter slowApplies;
     private volatile LongConsumer commitObserver = nanos -> { };
 
+    ApplyStats(SlowApplyCounter slowApplies) {
+        this.slowApplies = slowApplies;
+    }
+
     /**
-     * Applies that took longer than etcd's warning threshold. The apply path increments it where it logs
+     * Applies that took longer than --warning-apply-duration. The apply path increments it where it logs
      * "apply request took too long".
      */
-    public AtomicLong slowApplies() {
+    public SlowApplyCounter slowApplies() {
         return slowApplies;
     }
 

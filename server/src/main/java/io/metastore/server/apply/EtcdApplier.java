@@ -33,6 +33,7 @@ import io.metastore.storage.MvccWriteTxn;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,7 +47,13 @@ import java.util.concurrent.ConcurrentMap;
 public final class EtcdApplier implements CommandApplier {
     private static final Logger LOG = LoggerFactory.getLogger(EtcdApplier.class);
 
+    /** etcd's default --warning-apply-duration. */
+    public static final Duration DEFAULT_WARNING_APPLY_DURATION = Duration.ofMillis(100);
+
     private final MvccStore store;
+    private final long warningApplyNanos;
+    private final Duration warningApplyDuration;
+    private final SlowApplyCounter slowApplies;
     private final KvApplier kv;
     private final LeaseManager leases;
     private final AlarmStore alarms;
@@ -54,7 +61,7 @@ public final class EtcdApplier implements CommandApplier {
     private final MemberRegistry members;
     private final MemberAuth auth;
     private final KvOpCounters kvCounters = new KvOpCounters();
-    private final ApplyStats stats = new ApplyStats();
+    private final ApplyStats stats;
     /** The last Raft index this state machine applied (or a snapshot brought it to); see {@link #awaitApplied}. */
     private volatile long appliedIndex;
     private final java.util.concurrent.ConcurrentSkipListMap<Long, CompletableFuture<Void>> appliedWaiters =
@@ -64,6 +71,20 @@ public final class EtcdApplier implements CommandApplier {
 
     public EtcdApplier(MvccStore store, LeaseManager leases, AlarmStore alarms, WatchHub watchHub,
                        MemberRegistry members, MemberAuth auth) {
+        this(store, leases, alarms, watchHub, members, auth, DEFAULT_WARNING_APPLY_DURATION, new SlowApplyCounter());
+    }
+
+    /**
+     * @param warningApplyDuration etcd's --warning-apply-duration: an entry applied for longer is logged at WARN
+     * @param slowApplies          counts those entries (etcd_server_slow_apply_total)
+     */
+    public EtcdApplier(MvccStore store, LeaseManager leases, AlarmStore alarms, WatchHub watchHub,
+                       MemberRegistry members, MemberAuth auth, Duration warningApplyDuration,
+                       SlowApplyCounter slowApplies) {
+        this.warningApplyNanos = warningApplyDuration.toNanos();
+        this.warningApplyDuration = warningApplyDuration;
+        this.slowApplies = slowApplies;
+        this.stats = new ApplyStats(slowApplies);
         this.store = store;
         this.auth = auth;
         this.appliedIndex = store.appliedIndex() == null ? 0 : store.appliedIndex().index();
@@ -76,11 +97,31 @@ public final class EtcdApplier implements CommandApplier {
 
     @Override
     public byte[] apply(AppliedIndex at, byte[] bytes) {
+        long start = System.nanoTime();
         try {
             return applyEntry(at, bytes);
         } finally {
+            long took = System.nanoTime() - start;
+            if (took > warningApplyNanos) {
+                warnSlowApply(Duration.ofNanos(took), bytes);
+            }
             advanceApplied(at.index());
         }
+    }
+
+    /** etcd's warnOfExpensiveRequest for the apply path, with etcd's message and field names. */
+    private void warnSlowApply(Duration took, byte[] bytes) {
+        slowApplies.increment();
+        String request;
+        try { // parsed again only on this slow path, so the fast path stays as it was
+            request = ApplyRequestSummary.of(RaftCommand.parseFrom(bytes));
+        } catch (InvalidProtocolBufferException e) {
+            request = "unreadable entry";
+        }
+        LOG.atWarn().addKeyValue("took", took).addKeyValue("expected-duration", warningApplyDuration)
+                .addKeyValue("prefix", "") // etcd: "read-only range " for reads; every entry applied here writes
+                .addKeyValue("request", request)
+                .log("apply request took too long");
     }
 
     private byte[] applyEntry(AppliedIndex at, byte[] bytes) {

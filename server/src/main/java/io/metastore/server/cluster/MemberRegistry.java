@@ -6,6 +6,8 @@ import io.metastore.proto.raftcmd.MemberRecord;
 import io.metastore.server.etcd.EtcdError;
 import io.metastore.storage.MvccStore;
 import io.metastore.storage.MvccWriteTxn;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * the flags, which every initial member shares.
  */
 public final class MemberRegistry {
+    private static final Logger LOG = LoggerFactory.getLogger(MemberRegistry.class);
     private static final byte[] PREFIX = "member/".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CLUSTER_ID = "cluster/id".getBytes(StandardCharsets.US_ASCII);
 
@@ -133,6 +136,11 @@ public final class MemberRegistry {
         }
         MemberRecord added = r.toBuilder().clearName().clearClientUrls().clearClusterId().setRemoved(false).build();
         write(txn, added);
+        LOG.atInfo().addKeyValue("cluster-id", Long.toHexString(clusterId))
+                .addKeyValue("added-peer-id", Long.toHexString(added.getId()))
+                .addKeyValue("added-peer-peer-urls", added.getPeerUrlsList())
+                .addKeyValue("added-peer-is-learner", added.getIsLearner())
+                .log("added member");
         return added;
     }
 
@@ -140,6 +148,10 @@ public final class MemberRegistry {
     public void applyRemove(MvccWriteTxn txn, MemberRecord r) {
         MemberRecord base = live(r);
         write(txn, base.toBuilder().setRemoved(true).build());
+        LOG.atInfo().addKeyValue("cluster-id", Long.toHexString(clusterId))
+                .addKeyValue("removed-remote-peer-id", Long.toHexString(base.getId()))
+                .addKeyValue("removed-remote-peer-urls", base.getPeerUrlsList())
+                .log("removed member");
     }
 
     public MemberRecord applyUpdate(MvccWriteTxn txn, MemberRecord r) {

@@ -48,8 +48,10 @@ public final class MembershipReconciler implements AutoCloseable {
             if (target == null) {
                 return;
             }
-            LOG.info("changing the Raft configuration from voters={} listeners={} to voters={} listeners={}",
-                    current.voters(), current.listeners(), target.voters(), target.listeners());
+            LOG.atInfo().addKeyValue("from-voters", names(current.voters()))
+                    .addKeyValue("from-learners", names(current.listeners()))
+                    .addKeyValue("to-voters", names(target.voters())).addKeyValue("to-learners", names(target.listeners()))
+                    .log("changing the Raft configuration");
             inFlight.set(true);
             raft.changeMembership(target.voters(), target.listeners()).whenComplete((v, e) -> {
                 inFlight.set(false);
@@ -112,5 +114,10 @@ public final class MembershipReconciler implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
+    }
+
+    /** Peers by their Ratis names (member@host_port), short enough for one log line. */
+    private static List<String> names(List<io.metastore.raft.RaftPeerSpec> peers) {
+        return peers.stream().map(io.metastore.raft.RaftPeerSpec::name).toList();
     }
 }

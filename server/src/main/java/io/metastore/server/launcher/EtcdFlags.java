@@ -42,8 +42,11 @@ public final class EtcdFlags {
     private static final Set<String> BOOL_FLAGS = Set.of("leader-lease-reads", "client-cert-auth", "auto-tls",
             "peer-client-cert-auth", "peer-auto-tls");
 
+    private static final String CONFIG_FILE = "config-file";
     private static final String WATCH_PROGRESS = "watch-progress-notify-interval";
     private static final String WATCH_PROGRESS_OLD = "experimental-watch-progress-notify-interval";
+    private static final String WARNING_APPLY = "warning-apply-duration";
+    private static final String WARNING_APPLY_OLD = "experimental-warning-apply-duration";
     private static final Duration MIN_WATCH_PROGRESS = Duration.ofMillis(100);
     private static final long MAX_ELECTION_MS = 50_000; // etcd's maxElectionMs
 
@@ -118,6 +121,14 @@ public final class EtcdFlags {
                     (b, v) -> b.bcryptCost = (int) decimal(v, 0, Integer.MAX_VALUE)),
             new Flag("log-level", "info", "Log level: debug, info, warn, error, panic or fatal.",
                     (b, v) -> b.logLevel = oneOf(v, "debug", "info", "warn", "error", "panic", "fatal")),
+            new Flag("log-outputs", "default", "Where to write logs: stderr, stdout, default (stderr) or file paths; "
+                    + "comma-separated, several allowed.", (b, v) -> b.logOutputs = logOutputs(v)),
+            new Flag("log-format", "json", "Log format: json (one JSON object per line, as etcd's zap logs) or "
+                    + "console (one readable line per event).", (b, v) -> b.logFormat = oneOf(v, "json", "console")),
+            new Flag(WARNING_APPLY, "100ms", "Applying one request for longer than this logs a warning.",
+                    (b, v) -> b.warningApplyDuration = positiveDuration(v)),
+            new Flag(WARNING_APPLY_OLD, "100ms", "Deprecated name of --" + WARNING_APPLY + " (etcd before 3.6).",
+                    (b, v) -> b.warningApplyDuration = positiveDuration(v)),
             new Flag("storage-engine", "rocksdb", "MetaStore only: rocksdb or memory (nothing kept on disk).",
                     (b, v) -> b.storageEngine = StorageEngine.valueOf(oneOf(v, "rocksdb", "memory")
                             .toUpperCase(Locale.ROOT))),
@@ -154,12 +165,10 @@ public final class EtcdFlags {
             new Flag("cipher-suites", "", "Comma-separated list of supported TLS cipher suites between client/server "
                     + "and peers (Go's names; empty: the JVM's defaults).",
                     (b, v) -> b.tls.cipherSuites = v.isEmpty() ? List.of() : List.of(v.split(","))),
-            // Refused rather than ignored: starting with none of the file's settings would be worse than not starting.
-            new Flag("config-file", "", "Not supported yet: pass the settings as flags or ETCD_* variables.",
-                    (b, v) -> {
-                        throw new IllegalArgumentException("configuration files are not supported yet; "
-                                + "pass the settings as flags or ETCD_* variables");
-                    }));
+            // Read in parse() before the other values are applied; flags and ETCD_* variables override the file.
+            new Flag(CONFIG_FILE, "", "Path to a server configuration file in etcd's YAML format (keys are the flag "
+                    + "names); flags and ETCD_* variables override its settings.",
+                    (b, v) -> b.configFile = v.isEmpty() ? null : Path.of(v)));
 
     private static final Map<String, Flag> BY_NAME = new LinkedHashMap<>();
 
@@ -175,9 +184,7 @@ public final class EtcdFlags {
     private static final Map<String, Boolean> NOT_IMPLEMENTED = new LinkedHashMap<>();
 
     static {
-        NOT_IMPLEMENTED.put("logger", false);                        // not implemented: we always log via logback
-        NOT_IMPLEMENTED.put("log-outputs", false);                   // not implemented: logs go to stderr
-        NOT_IMPLEMENTED.put("log-format", false);                    // not implemented: logback's format
+        NOT_IMPLEMENTED.put("logger", false);                        // not implemented: always zap-shaped logs
         NOT_IMPLEMENTED.put("enable-v2", true);                      // not implemented: v3 API only (etcd 3.6 too)
         NOT_IMPLEMENTED.put("metrics", false);                       // not implemented: basic|extensive detail
         NOT_IMPLEMENTED.put("listen-metrics-urls", false);           // not implemented: no separate metrics listener
@@ -249,8 +256,7 @@ public final class EtcdFlags {
             if (!name.equals("version") && !BY_NAME.containsKey(name) && !NOT_IMPLEMENTED.containsKey(name)) {
                 throw new FlagException("unknown flag: " + (eq < 0 ? arg : arg.substring(0, arg.indexOf('='))));
             }
-            boolean isBool = name.equals("version") || BOOL_FLAGS.contains(name)
-                    || NOT_IMPLEMENTED.getOrDefault(name, false);
+            boolean isBool = name.equals("version") || isBool(name);
             if (value == null && isBool) {
                 value = "true";
             } else if (value == null) {
@@ -281,9 +287,30 @@ public final class EtcdFlags {
             }
         }
 
-        if (values.containsKey(WATCH_PROGRESS) && values.containsKey(WATCH_PROGRESS_OLD)) {
-            throw new FlagException("cannot set --" + WATCH_PROGRESS_OLD + " and --" + WATCH_PROGRESS
-                    + " at the same time, please use --" + WATCH_PROGRESS + " only");
+        // The config file, below flags and environment (etcd 3.4 instead ignores both when a file is given).
+        Value configFile = values.get(CONFIG_FILE);
+        if (configFile != null && !configFile.text().isEmpty()) {
+            Path path = Path.of(configFile.text());
+            Map<String, String> fromFile = ConfigFile.read(path,
+                    name -> BY_NAME.containsKey(name) || NOT_IMPLEMENTED.containsKey(name), EtcdFlags::isBool);
+            Set<String> above = Set.copyOf(values.keySet()); // given as flags or ETCD_* variables
+            for (Map.Entry<String, String> e : fromFile.entrySet()) {
+                String name = e.getKey();
+                // a setting given above the file, also under its other (old or new) name, wins over the file's
+                boolean shadowed = above.contains(name)
+                        || eitherSet(above, name, WATCH_PROGRESS, WATCH_PROGRESS_OLD)
+                        || eitherSet(above, name, WARNING_APPLY, WARNING_APPLY_OLD);
+                if (!shadowed) {
+                    values.put(name, new Value(e.getValue(), name + " in config file " + path));
+                }
+            }
+        }
+
+        for (String[] names : new String[][] {{WATCH_PROGRESS, WATCH_PROGRESS_OLD}, {WARNING_APPLY, WARNING_APPLY_OLD}}) {
+            if (values.containsKey(names[0]) && values.containsKey(names[1])) {
+                throw new FlagException("cannot set --" + names[1] + " and --" + names[0]
+                        + " at the same time, please use --" + names[0] + " only");
+            }
         }
 
         ServerConfig.Builder b = ServerConfig.builder("default");
@@ -312,6 +339,12 @@ public final class EtcdFlags {
         if (!values.containsKey("initial-cluster")) {
             String name = b.name;
             b.initialCluster = b.initialAdvertisePeerUrls.stream().map(u -> new InitialMember(name, u)).toList();
+        }
+
+        // etcd refuses this when the member starts (etcdserver: PeerURLsMapAndToken); here it is one line, exit 1.
+        if (b.initialCluster.stream().noneMatch(m -> m.name().equals(b.name))) {
+            throw new FlagException("couldn't find local name \"" + b.name + "\" in the initial cluster "
+                    + "configuration");
         }
 
         // Cross-flag checks, in etcd's order and words (embed.Config.Validate).
@@ -348,7 +381,8 @@ public final class EtcdFlags {
         StringBuilder sb = new StringBuilder("""
                 Usage: metastore [flags]
                   Starts a MetaStore member. Flags are etcd's; any flag can also be set as ETCD_<FLAG>
-                  (e.g. ETCD_DATA_DIR), which a flag on the command line overrides.
+                  (e.g. ETCD_DATA_DIR) or as a key in the --config-file. A flag on the command line overrides
+                  the variable, which overrides the file.
 
                   metastore snapshot restore FILE --data-dir DIR [--storage-engine rocksdb|memory] [--name NAME]
                     Creates a member's data directory from a snapshot file.
@@ -370,6 +404,39 @@ public final class EtcdFlags {
     }
 
     // ---- values ----
+
+    private static boolean isBool(String name) {
+        return BOOL_FLAGS.contains(name) || NOT_IMPLEMENTED.getOrDefault(name, false);
+    }
+
+    /** Whether {@code name} is one of two names for one setting and either name is in {@code above}. */
+    private static boolean eitherSet(Set<String> above, String name, String a, String b) {
+        return (name.equals(a) || name.equals(b)) && (above.contains(a) || above.contains(b));
+    }
+
+    /** etcd's --log-outputs: a comma-separated set; "default" (stderr) cannot be combined with others. */
+    private static List<String> logOutputs(String value) {
+        Set<String> out = new LinkedHashSet<>();
+        for (String part : value.split(",", -1)) {
+            String p = part.trim();
+            if (p.isEmpty()) {
+                throw new IllegalArgumentException("empty log output (use stderr, stdout, default or a file path)");
+            }
+            out.add(p);
+        }
+        if (out.size() > 1 && out.contains("default")) {
+            throw new IllegalArgumentException("multi logoutput for \"default\" is not supported yet");
+        }
+        return List.copyOf(out);
+    }
+
+    private static Duration positiveDuration(String value) {
+        Duration d = GoDuration.parse(value);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException("must be a positive duration such as 100ms");
+        }
+        return d;
+    }
 
     /** Checked as etcd checks it at start (unknown type, bad options); key files are read when the member starts. */
     private static String authToken(String v) {

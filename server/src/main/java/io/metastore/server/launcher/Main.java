@@ -1,11 +1,11 @@
 package io.metastore.server.launcher;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import io.metastore.server.EtcdServer;
 import io.metastore.server.MetaStore;
 import io.metastore.server.ServerConfig;
+import io.metastore.server.logging.LogOutputs;
 import io.metastore.server.tls.ServerTls;
+import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
@@ -17,6 +17,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * second signal exits at once.
  */
 public final class Main {
+    private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
     private Main() {}
 
     public static void main(String[] args) {
@@ -28,7 +30,18 @@ public final class Main {
             System.exit(code);
             return;
         }
-        setLogLevel(config.logLevel());
+        try {
+            LogOutputs.apply(config.logLevel(), config.logOutputs(), config.logFormat());
+        } catch (IllegalArgumentException e) {
+            System.err.println("metastore: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        if (config.configFile() != null) { // etcd logs the same line; its fields differ (it ignores flags then)
+            LOG.atInfo().addKeyValue("path", config.configFile().toString())
+                    .log("loaded server configuration, command line flags and ETCD_* environment variables "
+                            + "override its settings if provided");
+        }
         MetaStore member;
         try {
             member = MetaStore.start(config);
@@ -37,7 +50,7 @@ public final class Main {
             System.exit(1);
             return;
         } catch (Exception e) {
-            LoggerFactory.getLogger(Main.class).error("failed to start: {}", e.getMessage(), e);
+            LOG.error("failed to start: {}", e.getMessage(), e);
             System.exit(1);
             return;
         }
@@ -81,15 +94,5 @@ public final class Main {
         }
         System.err.println("metastore: " + msg);
         return 1;
-    }
-
-    static void setLogLevel(String level) {
-        Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        root.setLevel(switch (level) {
-            case "debug" -> Level.DEBUG;
-            case "warn" -> Level.WARN;
-            case "error", "panic", "fatal" -> Level.ERROR;
-            default -> Level.INFO;
-        });
     }
 }

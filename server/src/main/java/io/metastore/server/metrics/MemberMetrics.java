@@ -117,7 +117,7 @@ public final class MemberMetrics implements RaftLatencyListener {
         counter("etcd_server_proposals_failed_total", "The total number of failed proposals seen.",
                 () -> raft.stats().proposalsFailed());
         counter("etcd_server_slow_apply_total", "The total number of slow apply requests (likely overloaded from slow disk).",
-                () -> applier.stats().slowApplies().get());
+                () -> applier.stats().slowApplies().count());
         gauge("etcd_server_quota_backend_bytes", "Current backend storage quota size in bytes.",
                 () -> server.config().effectiveQuotaBytes());
         GaugeWithCallback.builder().name("etcd_server_id").help("Server or member ID in hexadecimal format. 1 for 'server_id' label with current ID.")

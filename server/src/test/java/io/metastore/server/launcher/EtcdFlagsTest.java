@@ -180,7 +180,7 @@ class EtcdFlagsTest {
     @Test
     void notImplementedFlagsAreAcceptedAndIgnored() throws Exception {
         ServerConfig defaults = ServerConfig.builder("default").build();
-        assertEquals(defaults, parse("--logger", "zap", "--log-outputs=stderr", "--enable-v2", "--metrics", "basic",
+        assertEquals(defaults, parse("--logger", "zap", "--enable-v2", "--metrics", "basic",
                 "--listen-metrics-urls", "http://0.0.0.0:2381", "--auto-tls=false", "--peer-auto-tls=false",
                 "--client-cert-auth=false", "--enable-pprof=true", "--force-new-cluster=0", "--strict-reconfig-check",
                 "--pre-vote=t", "--max-snapshots", "5", "--max-wals", "5", "--initial-election-tick-advance=false",
@@ -197,6 +197,34 @@ class EtcdFlagsTest {
         assertEquals("invalid value \"maybe\" for ETCD_ENABLE_PPROF: not a boolean (use true or false)",
                 error(Map.of("ETCD_ENABLE_PPROF", "maybe")));
         assertEquals(defaults, EtcdFlags.parse(new String[0], Map.of("ETCD_LOGGER", "zap", "ETCD_PRE_VOTE", "true")));
+    }
+
+    @Test
+    void logAndSlowApplyFlags() throws Exception {
+        ServerConfig defaults = parse();
+        assertEquals(List.of("default"), defaults.logOutputs());
+        assertEquals("json", defaults.logFormat());
+        assertEquals(Duration.ofMillis(100), defaults.warningApplyDuration());
+        ServerConfig c = parse("--log-outputs", "stderr, stdout,/var/log/ms.log,stdout", "--log-format=console",
+                "--warning-apply-duration=250ms");
+        assertEquals(List.of("stderr", "stdout", "/var/log/ms.log"), c.logOutputs()); // a set, as etcd's
+        assertEquals("console", c.logFormat());
+        assertEquals(Duration.ofMillis(250), c.warningApplyDuration());
+        assertEquals(Duration.ofSeconds(1),
+                parse("--experimental-warning-apply-duration=1s").warningApplyDuration());
+        assertEquals(List.of("/tmp/a.log"),
+                EtcdFlags.parse(new String[0], Map.of("ETCD_LOG_OUTPUTS", "/tmp/a.log")).logOutputs());
+        assertEquals("invalid value \"default,stderr\" for --log-outputs: multi logoutput for \"default\" is not "
+                + "supported yet", error("--log-outputs=default,stderr"));
+        assertEquals("invalid value \"stderr,\" for --log-outputs: empty log output (use stderr, stdout, default or "
+                + "a file path)", error("--log-outputs=stderr,"));
+        assertEquals("invalid value \"text\" for --log-format: valid values are json, console",
+                error("--log-format=text"));
+        assertEquals("invalid value \"0\" for --warning-apply-duration: must be a positive duration such as 100ms",
+                error("--warning-apply-duration=0"));
+        assertEquals("cannot set --experimental-warning-apply-duration and --warning-apply-duration at the same "
+                + "time, please use --warning-apply-duration only",
+                error("--warning-apply-duration=1s", "--experimental-warning-apply-duration=1s"));
     }
 
     @Test
@@ -275,10 +303,10 @@ class EtcdFlagsTest {
         assertEquals("\"--name\" is not a valid flag", error("--", "--name", "x"));
         assertEquals("bad flag syntax: ---name", error("---name"));
         assertEquals("bad flag syntax: --=x", error("--=x"));
-        assertEquals("invalid value \"/etc/etcd.yml\" for --config-file: configuration files are not supported yet; "
-                + "pass the settings as flags or ETCD_* variables", error("--config-file", "/etc/etcd.yml"));
-        assertTrue(error(Map.of("ETCD_CONFIG_FILE", "/etc/etcd.yml")).startsWith(
-                "invalid value \"/etc/etcd.yml\" for ETCD_CONFIG_FILE: configuration files are not supported"));
+        assertEquals("cannot read config file /nonexistent/etcd.yml: no such file",
+                error("--config-file", "/nonexistent/etcd.yml"));
+        assertEquals("cannot read config file /nonexistent/etcd.yml: no such file",
+                error(Map.of("ETCD_CONFIG_FILE", "/nonexistent/etcd.yml")));
     }
 
     @Test
@@ -389,9 +417,11 @@ class EtcdFlagsTest {
                 new InitialMember("c", "http://c:2380")), parse("--name", "a", "--initial-cluster",
                 "a=http://10.0.0.1:2380,a=http://10.0.1.1:2380,,b=https://b.example:2380,c= http://c:2380 ,")
                 .initialCluster());
-        // An explicit list is kept as given, even without this member (etcd checks that at bootstrap).
+        // A list without this member is refused at once (etcd refuses it when the member bootstraps).
+        assertEquals("couldn't find local name \"default\" in the initial cluster configuration",
+                error("--initial-cluster=x=http://x:2380"));
         assertEquals(List.of(new InitialMember("x", "http://x:2380")),
-                parse("--initial-cluster=x=http://x:2380").initialCluster());
+                parse("--name=x", "--initial-cluster=x=http://x:2380").initialCluster());
 
         assertEquals("invalid value \"a\" for --initial-cluster: \"a\" is not name=url", error("--initial-cluster=a"));
         assertEquals("invalid value \"=http://a:1\" for --initial-cluster: \"=http://a:1\" is not name=url",

@@ -228,6 +228,7 @@ public final class MemberProcess implements AutoCloseable {
         if (engine != null) {
             cmd.add("--storage-engine=" + engine);
         }
+        cmd.add("--log-format=console"); // readable test logs; a test's own --log-format comes later and wins
         cmd.addAll(extraFlags);
         Path log = logDir.resolve("start-" + (startLogs.size() + 1) + ".log");
         Files.writeString(log, "# " + String.join(" ", cmd) + "\n", StandardCharsets.UTF_8);
