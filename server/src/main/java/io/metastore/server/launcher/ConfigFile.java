@@ -36,12 +36,14 @@ final class ConfigFile {
     /** Keys whose value etcd reads as an integer (Go int/uint/int64 fields). */
     private static final Set<String> NUMBER_KEYS = Set.of("heartbeat-interval", "election-timeout",
             "snapshot-count", "quota-backend-bytes", "max-txn-ops", "max-request-bytes", "auth-token-ttl",
-            "bcrypt-cost", "self-signed-cert-validity", "max-snapshots", "max-wals");
+            "bcrypt-cost", "self-signed-cert-validity", "max-snapshots", "max-wals", "max-concurrent-streams",
+            "max-watchers", "max-leases");
 
     /** Keys etcd reads as a time.Duration: a number of nanoseconds, or (for us) a Go duration string as well. */
     private static final Set<String> DURATION_KEYS = Set.of("watch-progress-notify-interval",
             "experimental-watch-progress-notify-interval", "warning-apply-duration",
-            "experimental-warning-apply-duration");
+            "experimental-warning-apply-duration", "grpc-keepalive-min-time", "grpc-keepalive-interval",
+            "grpc-keepalive-timeout");
 
     /** Keys etcd reads as a list of strings; the flag spells the same list comma-separated. */
     private static final Set<String> LIST_KEYS = Set.of("log-outputs", "cipher-suites");

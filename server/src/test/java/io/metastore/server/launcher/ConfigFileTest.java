@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.metastore.server.ClientLimits;
 import io.metastore.server.ServerConfig;
 import io.metastore.server.ServerConfig.InitialMember;
 import io.metastore.server.tls.TransportSecurity;
@@ -120,6 +121,20 @@ class ConfigFileTest {
         assertEquals(2, tls.selfSignedCertValidityYears());
         assertEquals(List.of("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), tls.cipherSuites());
         assertEquals(file("").toString(), c.configFile().toString());
+    }
+
+    @Test
+    void clientLimitsAreReadWithEtcdsShapes() throws Exception {
+        ServerConfig c = parse("""
+                max-concurrent-streams: 100
+                grpc-keepalive-min-time: 1000000000
+                grpc-keepalive-interval: 30s
+                grpc-keepalive-timeout: 5000000000
+                max-watchers: 500
+                max-leases: 0
+                """, Map.of());
+        assertEquals(new ClientLimits(100, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(5), 500,
+                0), c.limits());
     }
 
     @Test
