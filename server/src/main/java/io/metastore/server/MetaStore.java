@@ -23,6 +23,10 @@ import io.metastore.server.auth.MemberAuth;
 import io.metastore.server.grpc.AuthInterceptor;
 import io.metastore.server.grpc.AuthService;
 import io.metastore.server.grpc.ClusterService;
+import io.metastore.server.grpc.LocalClientChannel;
+import io.metastore.server.grpc.TlsSessionRelay;
+import io.metastore.server.http.HttpRoute;
+import io.metastore.server.http.gateway.JsonGateway;
 import io.metastore.server.grpc.CoordinationServices;
 import io.metastore.server.grpc.RequestGuard;
 import io.metastore.server.grpc.KvService;
@@ -87,6 +91,9 @@ public final class MetaStore implements AutoCloseable {
     private final MemberAuth auth;
     private final AuthInterceptor authInterceptor;
     private final CoordinationServices coordination;
+    /** The HTTP/JSON gateway's way in: this member's own handlers, in-process, with the caller's TLS session. */
+    private final LocalClientChannel gatewayChannel;
+    private final JsonGateway gateway;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private volatile boolean closed;
 
@@ -146,6 +153,9 @@ public final class MetaStore implements AutoCloseable {
         this.grpc = startGrpc(tls.clientListener());
         // Lock/Election are clients of this member's own KV/Lease/Watch handlers (any listener has them all)
         coordination.bindTo(grpc.get(0));
+        TlsSessionRelay tlsSessions = new TlsSessionRelay();
+        this.gatewayChannel = new LocalClientChannel(() -> grpc.get(0), tlsSessions.interceptor());
+        this.gateway = JsonGateway.forMember(gatewayChannel.channel(), tlsSessions);
         this.publisher = startPublisher();
     }
 
@@ -384,6 +394,11 @@ public final class MetaStore implements AutoCloseable {
         return config;
     }
 
+    /** etcd's HTTP/JSON gateway for the client port's HTTP side (paths {@link JsonGateway#PREFIXES}). */
+    public HttpRoute jsonGateway() {
+        return gateway;
+    }
+
     /** The first client port actually bound (tests may ask for port 0). */
     public int clientPort() {
         return ((InetSocketAddress) grpc.get(0).getListenSockets().get(0)).getPort();
@@ -414,6 +429,7 @@ public final class MetaStore implements AutoCloseable {
             }
         }
         publisher.shutdownNow();
+        gatewayChannel.close();
         coordination.close();
         clusterService.close();
         guard.close();
