@@ -31,6 +31,8 @@ final class StreamExchange extends ClientCall.Listener<Message> {
     private final Runnable done;
     /** Touched only on the call's serialized listener callbacks. */
     private boolean started;
+    /** Set when the HTTP exchange is over first (the client went away): nobody is left to tell how it ended. */
+    private volatile boolean abandoned;
 
     private StreamExchange(ClientCall<Message, Message> call, HttpResponder response, Runnable done) {
         this.call = call;
@@ -40,8 +42,12 @@ final class StreamExchange extends ClientCall.Listener<Message> {
 
     static void run(ClientCall<Message, Message> call, Metadata headers, List<Message> requests,
                     HttpResponder response, Runnable done) {
-        call.start(new StreamExchange(call, response, done), headers);
-        response.onClose(() -> call.cancel("HTTP exchange closed", null));
+        StreamExchange exchange = new StreamExchange(call, response, done);
+        call.start(exchange, headers);
+        response.onClose(() -> {
+            exchange.abandoned = true;
+            call.cancel("HTTP exchange closed", null);
+        });
         call.request(1);
         for (Message r : requests) {
             call.sendMessage(r);
@@ -51,6 +57,9 @@ final class StreamExchange extends ClientCall.Listener<Message> {
 
     @Override
     public void onMessage(Message message) {
+        if (abandoned) {
+            return;
+        }
         if (!started) {
             started = true;
             response.startStream(200, JsonGateway.CONTENT_TYPE);
@@ -67,6 +76,9 @@ final class StreamExchange extends ClientCall.Listener<Message> {
     @Override
     public void onClose(Status status, Metadata trailers) {
         try {
+            if (abandoned) {
+                return;
+            }
             if (status.isOk()) {
                 if (!started) {
                     response.startStream(200, JsonGateway.CONTENT_TYPE);
