@@ -44,15 +44,16 @@ final class StreamExchange extends ClientCall.Listener<Message> {
                     HttpResponder response, Runnable done) {
         StreamExchange exchange = new StreamExchange(call, response, done);
         call.start(exchange, headers);
-        response.onClose(() -> {
-            exchange.abandoned = true;
-            call.cancel("HTTP exchange closed", null);
-        });
         call.request(1);
         for (Message r : requests) {
             call.sendMessage(r);
         }
         call.halfClose();
+        // registered last: a cancelled call refuses sends, and the exchange may be over already
+        response.onClose(() -> {
+            exchange.abandoned = true;
+            call.cancel("HTTP exchange closed", null);
+        });
     }
 
     @Override

@@ -23,11 +23,12 @@ final class UnaryExchange extends ClientCall.Listener<Message> {
     static void run(ClientCall<Message, Message> call, Metadata headers, Message request, HttpResponder response,
                     Runnable done) {
         call.start(new UnaryExchange(response, done), headers);
-        // the client went away before the answer: nothing is waiting for the result any more
-        response.onClose(() -> call.cancel("HTTP exchange closed", null));
         call.request(2);
         call.sendMessage(request);
         call.halfClose();
+        // the client went away before the answer: nothing is waiting for the result any more. Registered last:
+        // the exchange may be over already (a refusal answered at once), and a cancelled call refuses sends
+        response.onClose(() -> call.cancel("HTTP exchange closed", null));
     }
 
     @Override
