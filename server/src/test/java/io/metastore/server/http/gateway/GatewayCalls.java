@@ -22,10 +22,16 @@ final class GatewayCalls {
 
     /** Starts a request; the responder collects what comes back. */
     CollectingResponder send(String method, String path, String body, Map<String, String> headers) {
+        return send(method, path, body, headers, null);
+    }
+
+    /** A request that came over TLS with this session (its peer certificates are the client's). */
+    CollectingResponder send(String method, String path, String body, Map<String, String> headers,
+                             javax.net.ssl.SSLSession tls) {
         CollectingResponder r = new CollectingResponder();
         Map<String, String> lower = new HashMap<>();
         headers.forEach((k, v) -> lower.put(k.toLowerCase(java.util.Locale.ROOT), v));
-        route.serve(new HttpRequest(method, path, "", lower, body.getBytes(StandardCharsets.UTF_8), null,
+        route.serve(new HttpRequest(method, path, "", lower, body.getBytes(StandardCharsets.UTF_8), tls,
                 new InetSocketAddress("127.0.0.1", 40000)), r);
         return r;
     }
