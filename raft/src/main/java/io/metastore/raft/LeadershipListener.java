@@ -8,7 +8,8 @@ package io.metastore.raft;
 public interface LeadershipListener {
 
     /**
-     * @param leaderName    the new leader's member name, or null when there is none (this member stepped down and no
+     * @param leaderName    the new leader's member name, or null when there is none (this member stepped down, or as a
+     *                      follower stopped hearing from its leader and campaigns, and no
      *                      successor is known yet)
      * @param term          the Raft term this member was in when the change was reported
      * @param localIsLeader true when this member is the new leader

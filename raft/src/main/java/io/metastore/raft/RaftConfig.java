@@ -27,6 +27,7 @@ public final class RaftConfig {
     private final long snapshotCount;
     private final int maxRequestBytes;
     private final LeadershipListener leadershipListener;
+    private final RaftLatencyListener latencyListener;
     private final boolean joining;
     private final boolean leaderLeaseReads;
     private final RaftTls tls;
@@ -44,6 +45,7 @@ public final class RaftConfig {
         this.snapshotCount = b.snapshotCount;
         this.maxRequestBytes = b.maxRequestBytes;
         this.leadershipListener = b.leadershipListener;
+        this.latencyListener = b.latencyListener;
         this.joining = b.joining;
         this.leaderLeaseReads = b.leaderLeaseReads;
         this.tls = b.tls;
@@ -96,7 +98,7 @@ public final class RaftConfig {
     public Builder toBuilder() {
         return new Builder().localName(localName).peers(peers).storageDir(storageDir).clusterToken(clusterToken)
                 .heartbeatInterval(heartbeatInterval).electionTimeout(electionTimeout).snapshotCount(snapshotCount)
-                .maxRequestBytes(maxRequestBytes).leadershipListener(leadershipListener).joining(joining)
+                .maxRequestBytes(maxRequestBytes).leadershipListener(leadershipListener).latencyListener(latencyListener).joining(joining)
                 .leaderLeaseReads(leaderLeaseReads).tls(tls)
                 .logSegmentBytes(logSegmentBytes).snapshotOnStop(snapshotOnStop);
     }
@@ -120,6 +122,8 @@ public final class RaftConfig {
     public int maxRequestBytes() { return maxRequestBytes; }
     /** May be null. */
     public LeadershipListener leadershipListener() { return leadershipListener; }
+    /** Null when nobody listens. */
+    public RaftLatencyListener latencyListener() { return latencyListener; }
     /**
      * True for a member joining a running group (etcd's --initial-cluster-state existing): on its first start it
      * is not in the group's configuration and waits, without campaigning, until the leader adds it. The other
@@ -167,6 +171,7 @@ public final class RaftConfig {
         private long snapshotCount = DEFAULT_SNAPSHOT_COUNT;
         private int maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES;
         private LeadershipListener leadershipListener;
+        private RaftLatencyListener latencyListener;
         private boolean joining;
         private boolean leaderLeaseReads;
         private RaftTls tls;
@@ -184,6 +189,7 @@ public final class RaftConfig {
         public Builder snapshotCount(long v) { this.snapshotCount = v; return this; }
         public Builder maxRequestBytes(int v) { this.maxRequestBytes = v; return this; }
         public Builder leadershipListener(LeadershipListener v) { this.leadershipListener = v; return this; }
+        public Builder latencyListener(RaftLatencyListener v) { this.latencyListener = v; return this; }
         public Builder joining(boolean v) { this.joining = v; return this; }
         public Builder leaderLeaseReads(boolean v) { this.leaderLeaseReads = v; return this; }
         /** Null (the default) for plaintext. */

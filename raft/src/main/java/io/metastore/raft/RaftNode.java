@@ -1,6 +1,7 @@
 package io.metastore.raft;
 
 import io.metastore.storage.MvccStore;
+import org.apache.ratis.proto.RaftProtos;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
@@ -120,6 +121,13 @@ public final class RaftNode implements AutoCloseable {
     private boolean readInFlight;
     private CompletableFuture<Void> readNext;
     private final AtomicLong readRoundsStarted = new AtomicLong();
+    private final RaftStats stats = new RaftStats();
+    /** Orders leader events from Ratis and from {@link #checkLeaderLost}; guards {@link #dispatchedLeader}. */
+    private final Object leaderEventLock = new Object();
+    /** The leader last handed to the listener (null: none, or none reported yet). */
+    private String dispatchedLeader;
+    /** Forwards Ratis's log-sync and follower-latency timings to the configured listener; null without one. */
+    private final RatisLatencyTap latencyTap;
 
     private volatile boolean closed;
     /** Completes (with the reason) when this member can no longer take part safely; its owner must stop it. */
@@ -192,6 +200,15 @@ public final class RaftNode implements AutoCloseable {
             }
         });
 
+        List<String> others = new ArrayList<>();
+        for (RaftPeerSpec p : config.peers()) {
+            if (!p.name().equals(config.localName())) {
+                others.add(p.name());
+            }
+        }
+        this.latencyTap = RatisLatencyTap.install(
+                org.apache.ratis.protocol.RaftGroupMemberId.valueOf(localId, group.getGroupId()).toString(),
+                List.copyOf(others), config.latencyListener());
         RaftServer s = null;
         try {
             s = RaftServer.newBuilder()
@@ -206,6 +223,8 @@ public final class RaftNode implements AutoCloseable {
             this.server = s;
             this.division = s.getDivision(group.getGroupId());
             this.committedAtStart = division.getRaftLog().getLastCommittedIndex();
+            long period = Math.max(25, config.electionTimeout().toMillis() / 4);
+            timer.scheduleWithFixedDelay(this::checkLeaderLost, period, period, TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
             closed = true;
             if (s != null) {
@@ -216,6 +235,9 @@ public final class RaftNode implements AutoCloseable {
                 }
             }
             shutdownExecutors();
+            if (latencyTap != null) {
+                latencyTap.close();
+            }
             throw e;
         }
         LOG.info("Raft node {} started ({}, group {}, {})", name, option, groupUuid, config);
@@ -392,6 +414,8 @@ public final class RaftNode implements AutoCloseable {
             return CompletableFuture.failedFuture(stopped());
         }
         CompletableFuture<byte[]> out = newPending("proposal");
+        stats.proposalStarted();
+        out.whenComplete((v, e) -> stats.proposalEnded(e != null));
         Proposal p = new Proposal(Message.valueOf(UnsafeByteOperations.unsafeWrap(command)), out);
         synchronized (routeLock) {
             if (waiting.isEmpty() && dispatch(p)) {
@@ -801,6 +825,23 @@ public final class RaftNode implements AutoCloseable {
         return -1;
     }
 
+    /**
+     * Milliseconds since this leader last heard from {@code name}; -1 when unknown or this member does not lead.
+     * A follower that answered within an election timeout is alive enough to take leadership over.
+     */
+    public long millisSinceHeardFrom(String name) {
+        RaftProtos.RoleInfoProto role = division.getInfo().getRoleInfoProto();
+        if (!role.hasLeaderInfo()) {
+            return -1;
+        }
+        for (RaftProtos.ServerRpcProto follower : role.getLeaderInfo().getFollowerInfoList()) {
+            if (follower.getId().getId().toStringUtf8().equals(name)) {
+                return follower.getLastRpcElapsedTimeMs();
+            }
+        }
+        return -1;
+    }
+
     /** True while this member is a listener (a non-voting member). */
     public boolean isListener() {
         // by the configuration: a member added as a listener after starting outside the group keeps Ratis's
@@ -913,6 +954,11 @@ public final class RaftNode implements AutoCloseable {
         return config;
     }
 
+    /** Proposal and leader-change counts of this member. */
+    public RaftStats stats() {
+        return stats;
+    }
+
     // package-private for tests
     StoreStateMachine stateMachine() {
         return stateMachine;
@@ -968,6 +1014,37 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private void dispatchLeaderChange(String leader, long term, boolean local) {
+        synchronized (leaderEventLock) {
+            dispatchedLeader = leader;
+            stats.leaderSeen(leader);
+            enqueueLeaderChange(leader, term, local);
+        }
+    }
+
+    /**
+     * Ratis tells the state machine of a new leader, but not of a follower losing its leader (its election timer
+     * fired: it campaigns with no leader known). Checked every quarter election timeout, so listeners (and the
+     * leader-change count, as etcd counts a lost and regained leader) hear "no leader" then too. Under the same
+     * lock as the events from Ratis, re-reading the leader there, so a newer leader is never overwritten.
+     */
+    private void checkLeaderLost() {
+        if (closed) {
+            return;
+        }
+        try {
+            synchronized (leaderEventLock) {
+                if (dispatchedLeader != null && division.getInfo().getLeaderId() == null) {
+                    dispatchedLeader = null;
+                    stats.leaderSeen(null);
+                    enqueueLeaderChange(null, currentTerm(), false);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.debug("leader check failed", e); // a periodic task that threw would never run again
+        }
+    }
+
+    private void enqueueLeaderChange(String leader, long term, boolean local) {
         LeadershipListener l = config.leadershipListener();
         if (l == null) {
             return;
@@ -1068,6 +1145,9 @@ public final class RaftNode implements AutoCloseable {
             fail(f, stopped);
         }
         shutdownExecutors();
+        if (latencyTap != null) {
+            latencyTap.close();
+        }
         LOG.info("Raft node {} closed in {} ms (Ratis server {} ms)", config.localName(),
                 (System.nanoTime() - t0) / 1_000_000, (t2 - t1) / 1_000_000);
     }

@@ -198,6 +198,7 @@ public final class EtcdServer {
     }
 
     private RangeResponse rangeLocal(RangeRequest r) {
+        applier.kvCounters().servedRange();
         RangeResult result;
         try {
             result = store.range(KvProtos.toQuery(r));
@@ -245,6 +246,7 @@ public final class EtcdServer {
         if (checked) {
             auth.authorizer().checkTxn(caller, r);
         }
+        applier.kvCounters().servedTxn();
         TxnResponse resp = ReadOnlyTxn.execute(store, r);
         if (checked) {
             auth.checkStillCurrent(caller);
@@ -287,6 +289,12 @@ public final class EtcdServer {
             throw EtcdError.LEASE_TTL_TOO_LARGE.toException();
         }
         checkQuota(QuotaGuard.LEASE_GRANT_COST);
+        long maxLeases = config.limits().maxLeases();
+        if (maxLeases > 0 && leases.count() >= maxLeases) {
+            // checked before Raft from this member's view: a cap, not a consensus rule, so a few concurrent
+            // grants may overshoot it slightly; every member applies the same log either way
+            throw EtcdError.TOO_MANY_LEASES.toException();
+        }
         LeaseGrantRequest fixed = r;
         if (r.getID() == 0) {
             // the ID is chosen once, before Raft, so every member applies the same one
@@ -617,6 +625,11 @@ public final class EtcdServer {
         }
         return propose(RaftCommand.newBuilder().setAlarm(r).build(), AlarmResponse.parser())
                 .thenApply(resp -> resp.toBuilder().setHeader(header(store.currentRevision())).build());
+    }
+
+    /** Every alarm raised in the cluster, as this member has applied them (health checks). */
+    public List<AlarmMember> activeAlarms() {
+        return alarms.list(AlarmType.NONE);
     }
 
     public HashKVResponse hashKv(HashKVRequest r) {

@@ -5,6 +5,11 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.metastore.raft.LeadershipListener;
+import io.metastore.raft.RaftLatencyListener;
+import io.metastore.server.grpc.HealthServingStatus;
+import io.metastore.server.http.HttpRoute;
+import io.metastore.server.metrics.MemberMetrics;
+import io.metastore.server.ops.OpsRoutes;
 import io.metastore.raft.RaftConfig;
 import io.metastore.raft.RaftNode;
 import io.metastore.raft.RaftPeerSpec;
@@ -20,12 +25,13 @@ import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.etcd.EtcdException;
 import io.grpc.ServerInterceptors;
 import io.metastore.server.auth.MemberAuth;
+import io.metastore.server.fault.FailureContainment;
+import io.metastore.server.grpc.ContainingInterceptor;
 import io.metastore.server.grpc.AuthInterceptor;
 import io.metastore.server.grpc.AuthService;
 import io.metastore.server.grpc.ClusterService;
 import io.metastore.server.grpc.LocalClientChannel;
 import io.metastore.server.grpc.TlsSessionRelay;
-import io.metastore.server.http.HttpRoute;
 import io.metastore.server.http.gateway.JsonGateway;
 import io.metastore.server.grpc.CoordinationServices;
 import io.metastore.server.grpc.RequestGuard;
@@ -53,8 +59,10 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -95,6 +103,11 @@ public final class MetaStore implements AutoCloseable {
     private final LocalClientChannel gatewayChannel;
     private final JsonGateway gateway;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
+    private final MemberMetrics metrics = new MemberMetrics();
+    private final HealthStatusManager health = new HealthStatusManager();
+    /** Set once the server exists; leadership events may arrive before (during the Raft start). */
+    private volatile HealthServingStatus servingStatus;
+    private final Map<String, HttpRoute> opsRoutes;
     private volatile boolean closed;
 
     private static final long RECONCILE_PERIOD_MS = 200;
@@ -111,7 +124,7 @@ public final class MetaStore implements AutoCloseable {
         this.store = openStore(config, member);
         LeaseManager leases = new LeaseManager(store, minLeaseTtlSeconds(config), System::nanoTime);
         AlarmStore alarms = new AlarmStore(store);
-        this.watchHub = new WatchHub(store, config.watchProgressNotifyInterval());
+        this.watchHub = new WatchHub(store, config.watchProgressNotifyInterval(), config.limits().maxWatchers());
         leases.reload();
         alarms.reload();
         MemberRegistry members = new MemberRegistry(store);
@@ -127,9 +140,19 @@ public final class MetaStore implements AutoCloseable {
             } else {
                 leases.demote();
             }
+            HealthServingStatus status = servingStatus;
+            if (status != null) {
+                status.refresh();
+            }
         };
-        this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership, tls.peer()), store, applier);
+        this.raft = RaftNode.start(raftConfig(config, member.resolve("raft"), leadership, tls.peer(), metrics),
+                store, applier);
         this.server = new EtcdServer(config, membership, store, raft, applier, leases, alarms, watchHub, auth);
+        metrics.bind(server, raft, store, applier, leases, watchHub);
+        this.servingStatus = new HealthServingStatus(health, server);
+        alarms.onChange(servingStatus::refresh);
+        servingStatus.refresh();
+        this.opsRoutes = OpsRoutes.create(server, metrics);
         awaitStartupReplay();
         if (joining && members.byName(config.name()) == null) {
             join();
@@ -137,11 +160,7 @@ public final class MetaStore implements AutoCloseable {
         this.reconciler = new MembershipReconciler(membership, raft, RECONCILE_PERIOD_MS);
         this.leaseLoop = new LeaseExpiryLoop(leases, raft::isLeader, server.proposer());
         this.autoCompactor = AutoCompactor.start(config, store, raft::isLeader, server::compact);
-        this.maintenanceExecutor = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "maintenance");
-            t.setDaemon(true);
-            return t;
-        });
+        this.maintenanceExecutor = Executors.newCachedThreadPool(FailureContainment.daemonThreads("maintenance"));
         this.clientAddresses = addresses(config.listenClientUrls());
         this.watchService = new WatchService(server);
         this.leaseService = new LeaseService(server, tls.forwarding());
@@ -154,7 +173,8 @@ public final class MetaStore implements AutoCloseable {
         // Lock/Election are clients of this member's own KV/Lease/Watch handlers (any listener has them all)
         coordination.bindTo(grpc.get(0));
         TlsSessionRelay tlsSessions = new TlsSessionRelay();
-        this.gatewayChannel = new LocalClientChannel(() -> grpc.get(0), tlsSessions.interceptor());
+        // metrics last, so outermost: etcd's gateway is a gRPC client of its own server, its calls are counted
+        this.gatewayChannel = new LocalClientChannel(() -> grpc.get(0), tlsSessions.interceptor(), metrics.grpc());
         this.gateway = JsonGateway.forMember(gatewayChannel.channel(), tlsSessions);
         this.publisher = startPublisher();
     }
@@ -222,11 +242,7 @@ public final class MetaStore implements AutoCloseable {
      * takes it; skipped when the replicated registry already says the same. Readiness does not wait for it.
      */
     private ScheduledExecutorService startPublisher() {
-        var timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "member-publish");
-            t.setDaemon(true);
-            return t;
-        });
+        var timer = Executors.newSingleThreadScheduledExecutor(FailureContainment.daemonThreads("member-publish"));
         Runnable attempt = new Runnable() {
             @Override
             public void run() {
@@ -286,7 +302,8 @@ public final class MetaStore implements AutoCloseable {
         return Math.max(1, (3 * ms + 1999) / 2000);
     }
 
-    private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener, RaftTls tls) {
+    private static RaftConfig raftConfig(ServerConfig config, Path dir, LeadershipListener listener, RaftTls tls,
+                                         RaftLatencyListener latencies) {
         List<RaftPeerSpec> peers = new ArrayList<>();
         java.util.Set<String> seen = new java.util.HashSet<>();
         String local = null;
@@ -309,6 +326,7 @@ public final class MetaStore implements AutoCloseable {
                 .snapshotCount(config.snapshotCount())
                 .maxRequestBytes(config.maxRequestBytes() + 512 * 1024)
                 .leadershipListener(listener)
+                .latencyListener(latencies)
                 .joining(config.joinsExistingCluster())
                 .leaderLeaseReads(config.leaderLeaseReads())
                 .tls(tls)
@@ -320,7 +338,8 @@ public final class MetaStore implements AutoCloseable {
      * separate Netty server, since a server has one transport security), in the order the URLs first name them.
      */
     private List<Server> startGrpc(SslContext tlsContext) throws IOException {
-        HealthStatusManager health = new HealthStatusManager();
+        ContainingInterceptor containing = new ContainingInterceptor(); // contains what the handlers throw
+        ClientLimits limits = config.limits();
         java.util.Map<Boolean, NettyServerBuilder> builders = new java.util.LinkedHashMap<>();
         for (int i = 0; i < clientAddresses.size(); i++) {
             InetSocketAddress a = clientAddresses.get(i);
@@ -336,22 +355,26 @@ public final class MetaStore implements AutoCloseable {
                     b.sslContext(tlsContext);
                 }
                 servers.add(b
+                        .intercept(metrics.grpc()) // outermost: counts calls the guard or auth refuse, as etcd
                         .directExecutor() // handlers never block: they hand work to Raft or answer from memory
-                        .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; --grpc-keepalive-min-time
-                        .permitKeepAliveWithoutCalls(false)
+                        .permitKeepAliveTime(limits.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
+                        .permitKeepAliveWithoutCalls(false) // etcd's PermitWithoutStream=false
+                        .keepAliveTime(limits.keepaliveInterval().toNanos(), TimeUnit.NANOSECONDS)
+                        .keepAliveTimeout(limits.keepaliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+                        .maxConcurrentCallsPerConnection(limits.maxConcurrentStreams())
                         .maxInboundMessageSize(config.maxRequestBytes() + 512 * 1024)
                         // the guard runs first (learner, hasleader), then auth, as in etcd
-                        .addService(ServerInterceptors.intercept(new KvService(server), authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(watchService, authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(leaseService, authInterceptor, guard))
+                        .addService(ServerInterceptors.intercept(new KvService(server), authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(watchService, authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(leaseService, authInterceptor, guard, containing))
                         .addService(ServerInterceptors.intercept(new MaintenanceService(server, maintenanceExecutor),
-                                authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(clusterService, authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(new AuthService(server), authInterceptor, guard))
-                        .addService(ServerInterceptors.intercept(coordination.lockService(), authInterceptor, guard))
+                                authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(clusterService, authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(new AuthService(server), authInterceptor, guard, containing))
+                        .addService(ServerInterceptors.intercept(coordination.lockService(), authInterceptor, guard, containing))
                         .addService(ServerInterceptors.intercept(coordination.electionService(), authInterceptor,
-                                guard))
-                        .addService(ServerInterceptors.intercept(health.getHealthService(), authInterceptor))
+                                guard, containing))
+                        .addService(ServerInterceptors.intercept(health.getHealthService(), authInterceptor, containing))
                         .build()
                         .start());
             }
@@ -359,6 +382,7 @@ public final class MetaStore implements AutoCloseable {
             servers.forEach(Server::shutdownNow);
             throw e;
         }
+        metrics.grpc().initialize(servers.get(0).getServices());
         return List.copyOf(servers);
     }
 
@@ -369,6 +393,19 @@ public final class MetaStore implements AutoCloseable {
             out.add(new InetSocketAddress(u.getHost(), u.getPort()));
         }
         return out;
+    }
+
+    /** Leaving as leader: let another voter take over now rather than after an election timeout. */
+    private void handOffLeadership() {
+        long started = System.nanoTime();
+        Duration bound = config.electionTimeout().multipliedBy(3);
+        String to = server.members().handOffLeadership(bound);
+        if (to != null) {
+            LOG.atInfo().addKeyValue("to", to).addKeyValue("took-ms", (System.nanoTime() - started) / 1_000_000)
+                    .log("handed leadership to {} before stopping", to);
+        } else if (raft.isLeader()) {
+            LOG.warn("stopping as leader without a hand-off; the other members will elect a leader");
+        }
     }
 
     /** Completes when this member learns it was removed from the cluster (etcd then stops; so does the launcher). */
@@ -399,6 +436,19 @@ public final class MetaStore implements AutoCloseable {
         return gateway;
     }
 
+    /**
+     * etcd's operational HTTP endpoints by exact path (/health, /livez, /readyz and their per-check paths,
+     * /version, /metrics), for the client port's HTTP router (and a --listen-metrics-urls listener) to mount.
+     */
+    public Map<String, HttpRoute> opsRoutes() {
+        return opsRoutes;
+    }
+
+    /** This member's Prometheus metrics (etcd's names). */
+    public MemberMetrics metrics() {
+        return metrics;
+    }
+
     /** The first client port actually bound (tests may ask for port 0). */
     public int clientPort() {
         return ((InetSocketAddress) grpc.get(0).getListenSockets().get(0)).getPort();
@@ -411,6 +461,7 @@ public final class MetaStore implements AutoCloseable {
             return;
         }
         closed = true;
+        health.enterTerminalState(); // health watchers hear NOT_SERVING before the listener goes
         grpc.forEach(Server::shutdown);
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
         watchService.shutdown();
@@ -439,6 +490,7 @@ public final class MetaStore implements AutoCloseable {
         watchHub.close();
         maintenanceExecutor.shutdownNow();
         auth.close();
+        handOffLeadership();
         raft.close();
         store.close();
         LOG.info("stopped (name={})", config.name());

@@ -19,6 +19,7 @@ import java.util.List;
  * @param autoCompactionRetention etcd's syntax: a duration ("1h", "30m") or a bare number (hours for periodic,
  *                               revisions for revision mode); "0" disables
  * @param tls                    etcd's TLS flags for the client and peer URLs
+ * @param limits                 what one member lets its clients use (streams, keep-alive, watchers, leases)
  */
 public record ServerConfig(
         String name,
@@ -45,7 +46,8 @@ public record ServerConfig(
         String authToken,
         Duration authTokenTtl,
         int bcryptCost,
-        TransportSecurity tls) {
+        TransportSecurity tls,
+        ClientLimits limits) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -132,6 +134,7 @@ public record ServerConfig(
         public Duration authTokenTtl = Duration.ofSeconds(300);
         public int bcryptCost = 10;
         public TransportSecurity.Builder tls = new TransportSecurity.Builder();
+        public ClientLimits limits = ClientLimits.defaults();
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
@@ -164,7 +167,7 @@ public record ServerConfig(
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
                     snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
-                    authToken, authTokenTtl, bcryptCost, tls.build());
+                    authToken, authTokenTtl, bcryptCost, tls.build(), limits);
         }
     }
 }

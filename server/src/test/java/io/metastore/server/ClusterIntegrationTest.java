@@ -74,6 +74,34 @@ public class ClusterIntegrationTest {
     }
 
     @Test
+    void aStoppingLeaderHandsLeadershipToALiveFollowerBeforeItStops() throws Exception {
+        try (TestCluster c = TestCluster.start(3, ServerConfig.StorageEngine.MEMORY)) {
+            await("a leader", () -> c.leader() >= 0);
+            int old = c.leader();
+            try (RawClient r = new RawClient(c.port((old + 1) % 3))) {
+                r.kv.put(PutRequest.newBuilder().setKey(bs("handoff")).setValue(bs("1")).build());
+            }
+            String oldName = c.member(old).raft().localName();
+            c.stop(old);
+            // Right after close() returned, a new leader already leads: without the hand-off the others would
+            // still follow the stopped member until an election timeout (1 s here) had passed.
+            int next = c.leader();
+            assertTrue(next >= 0 && next != old, "a live member leads as soon as the old leader has stopped");
+            for (int i = 0; i < 3; i++) {
+                if (i != old) {
+                    assertTrue(!oldName.equals(c.member(i).raft().leaderName()), "member " + i + " follows the new leader");
+                }
+            }
+            // a later stop of the last two members (the test's close) still ends promptly: a hand-off is only
+            // tried towards followers heard from within an election timeout
+            c.stop(next);
+            long started = System.nanoTime();
+            c.stop(3 - old - next);
+            assertTrue(System.nanoTime() - started < TimeUnit.SECONDS.toNanos(3), "the last member stops at once");
+        }
+    }
+
+    @Test
     void leaderLeaseReadsStayLinearizableAcrossALeaderChange() throws Exception {
         try (TestCluster c = TestCluster.start(3, ServerConfig.StorageEngine.MEMORY, b -> b.leaderLeaseReads(true))) {
             await("a leader", () -> c.leader() >= 0);

@@ -21,6 +21,7 @@ import io.metastore.server.cluster.MemberRegistry;
 import io.metastore.server.etcd.EtcdError;
 import io.metastore.server.etcd.EtcdException;
 import io.metastore.server.kv.KvApplier;
+import io.metastore.server.kv.KvOpCounters;
 import io.metastore.server.lease.LeaseManager;
 import io.metastore.server.maintenance.AlarmStore;
 import io.metastore.server.watch.WatchHub;
@@ -52,6 +53,8 @@ public final class EtcdApplier implements CommandApplier {
     private final WatchHub watchHub;
     private final MemberRegistry members;
     private final MemberAuth auth;
+    private final KvOpCounters kvCounters = new KvOpCounters();
+    private final ApplyStats stats = new ApplyStats();
     /** The last Raft index this state machine applied (or a snapshot brought it to); see {@link #awaitApplied}. */
     private volatile long appliedIndex;
     private final java.util.concurrent.ConcurrentSkipListMap<Long, CompletableFuture<Void>> appliedWaiters =
@@ -68,7 +71,7 @@ public final class EtcdApplier implements CommandApplier {
         this.leases = leases;
         this.alarms = alarms;
         this.watchHub = watchHub;
-        this.kv = new KvApplier(store, leases::exists);
+        this.kv = new KvApplier(store, leases::exists, kvCounters);
     }
 
     @Override
@@ -104,7 +107,9 @@ public final class EtcdApplier implements CommandApplier {
             }
             response = dispatch(txn, cmd);
             events = txn.changes();
+            long started = System.nanoTime();
             txn.commit(at);
+            stats.committed(System.nanoTime() - started);
         } catch (EtcdException e) {
             error = e.error();
         } catch (AuthException e) {
@@ -289,6 +294,16 @@ public final class EtcdApplier implements CommandApplier {
             recordApplied(at);
             return RaftResult.newBuilder().setError(EtcdError.FUTURE_REV.name()).build();
         }
+    }
+
+    /** Range/put/delete/txn counts of this member's store (the serving side adds the reads it answers). */
+    public KvOpCounters kvCounters() {
+        return kvCounters;
+    }
+
+    /** Commit durations and slow applies, for metrics. */
+    public ApplyStats stats() {
+        return stats;
     }
 
     /** Completes when the compaction to {@code revision} has physically removed old versions on this member. */

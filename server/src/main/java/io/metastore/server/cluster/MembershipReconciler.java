@@ -6,6 +6,8 @@ import io.metastore.raft.RaftPeerSpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.metastore.server.fault.FailureContainment;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -31,11 +33,8 @@ public final class MembershipReconciler implements AutoCloseable {
     public MembershipReconciler(Membership membership, RaftNode raft, long periodMs) {
         this.membership = membership;
         this.raft = raft;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "membership-reconciler");
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = Executors.newSingleThreadScheduledExecutor(
+                FailureContainment.daemonThreads("membership-reconciler"));
         timer.scheduleWithFixedDelay(this::runOnce, periodMs, periodMs, TimeUnit.MILLISECONDS);
     }
 
@@ -59,7 +58,7 @@ public final class MembershipReconciler implements AutoCloseable {
                 }
             });
         } catch (RuntimeException e) {
-            LOG.warn("membership reconciliation failed", e);
+            FailureContainment.contained("membership-reconciler", e);
         }
     }
 

@@ -30,6 +30,8 @@ public enum EtcdError {
     TOO_MANY_LEARNERS(Code.FAILED_PRECONDITION, "etcdserver: too many learner members in cluster"),
     REQUEST_TOO_LARGE(Code.INVALID_ARGUMENT, "etcdserver: request is too large"),
     TOO_MANY_REQUESTS(Code.RESOURCE_EXHAUSTED, "etcdserver: too many requests"),
+    /** MetaStore's --max-leases (etcd has no such cap); worded and coded like etcd's other resource errors. */
+    TOO_MANY_LEASES(Code.RESOURCE_EXHAUSTED, "etcdserver: too many leases"),
     ROOT_USER_NOT_EXIST(Code.FAILED_PRECONDITION, "etcdserver: root user does not exist"),
     ROOT_ROLE_NOT_EXIST(Code.FAILED_PRECONDITION, "etcdserver: root user does not have root role"),
     USER_ALREADY_EXIST(Code.FAILED_PRECONDITION, "etcdserver: user name already exists"),

@@ -32,7 +32,8 @@ public final class LocalClientChannel implements AutoCloseable {
 
     /**
      * @param networkServer the member's client gRPC server; only asked once the first call arrives
-     * @param before        interceptors that run ahead of the member's own ones on this channel's calls only
+     * @param before        interceptors that run ahead of the member's own ones on this channel's calls only (the
+     *                      last one outermost, as with {@code ServerBuilder.intercept})
      */
     public LocalClientChannel(Supplier<Server> networkServer, ServerInterceptor... before) {
         String name = "metastore-local-client-api-" + IDS.incrementAndGet();

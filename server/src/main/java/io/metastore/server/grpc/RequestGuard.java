@@ -1,5 +1,6 @@
 package io.metastore.server.grpc;
 
+import io.metastore.server.fault.FailureContainment;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.ForwardingServerCallListener;
@@ -36,18 +37,14 @@ public final class RequestGuard implements ServerInterceptor, AutoCloseable {
 
     public RequestGuard(EtcdServer server, WatchService watches, long electionTimeoutMs) {
         this.server = server;
-        this.monitor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "leader-monitor");
-            t.setDaemon(true);
-            return t;
-        });
-        monitor.scheduleWithFixedDelay(() -> {
+        this.monitor = Executors.newSingleThreadScheduledExecutor(FailureContainment.daemonThreads("leader-monitor"));
+        monitor.scheduleWithFixedDelay(FailureContainment.guard("leader-monitor", () -> {
             if (server.leaderName() != null) {
                 checksWithoutLeader = 0;
             } else if (++checksWithoutLeader >= NO_LEADER_CHECKS) {
                 watches.endStreamsRequiringLeader();
             }
-        }, electionTimeoutMs, electionTimeoutMs, TimeUnit.MILLISECONDS);
+        }), electionTimeoutMs, electionTimeoutMs, TimeUnit.MILLISECONDS);
     }
 
     @Override

@@ -33,10 +33,12 @@ import java.util.function.LongPredicate;
 public final class KvApplier {
     private final MvccStore store;
     private final LongPredicate leaseExists;
+    private final KvOpCounters counters;
 
-    public KvApplier(MvccStore store, LongPredicate leaseExists) {
+    public KvApplier(MvccStore store, LongPredicate leaseExists, KvOpCounters counters) {
         this.store = store;
         this.leaseExists = leaseExists;
+        this.counters = counters;
     }
 
     public PutResponse put(MvccWriteTxn txn, PutRequest r) {
@@ -52,6 +54,7 @@ public final class KvApplier {
         // The whole path through nested txns is decided on the state before any write, as etcd does.
         TxnPath path = TxnPath.decide(r, q -> txn.range(q));
         checkPath(txn, r, path);
+        counters.txn();
         return execute(txn, r, path);
     }
 
@@ -62,7 +65,10 @@ public final class KvApplier {
         for (RequestOp op : ops) {
             ResponseOp.Builder out = ResponseOp.newBuilder();
             switch (op.getRequestCase()) {
-                case REQUEST_RANGE -> out.setResponseRange(range(txn, op.getRequestRange()));
+                case REQUEST_RANGE -> {
+                    counters.range();
+                    out.setResponseRange(range(txn, op.getRequestRange()));
+                }
                 case REQUEST_PUT -> out.setResponsePut(doPut(txn, op.getRequestPut()));
                 case REQUEST_DELETE_RANGE -> out.setResponseDeleteRange(doDelete(txn, op.getRequestDeleteRange()));
                 case REQUEST_TXN -> out.setResponseTxn(execute(txn, op.getRequestTxn(), path.child(nested++)));
@@ -122,6 +128,7 @@ public final class KvApplier {
             }
         }
         KeyValue prev = txn.put(key, value, lease);
+        counters.put();
         PutResponse.Builder resp = PutResponse.newBuilder().setHeader(header(txn));
         if (r.getPrevKv() && prev != null) {
             resp.setPrevKv(KvProtos.toProto(prev));
@@ -131,6 +138,7 @@ public final class KvApplier {
 
     private DeleteRangeResponse doDelete(MvccWriteTxn txn, DeleteRangeRequest r) {
         List<KeyValue> deleted = txn.deleteRange(r.getKey().toByteArray(), r.getRangeEnd().toByteArray());
+        counters.delete();
         DeleteRangeResponse.Builder resp = DeleteRangeResponse.newBuilder()
                 .setDeleted(deleted.size())
                 .setHeader(header(txn));

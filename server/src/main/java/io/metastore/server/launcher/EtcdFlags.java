@@ -1,8 +1,10 @@
 package io.metastore.server.launcher;
 
+import io.metastore.server.ClientLimits;
 import io.metastore.server.ServerConfig;
 import io.metastore.server.ServerConfig.InitialMember;
 import io.metastore.server.ServerConfig.StorageEngine;
+import io.metastore.server.watch.WatchHub;
 
 import java.math.BigInteger;
 import java.net.URI;
@@ -80,6 +82,23 @@ public final class EtcdFlags {
                     (b, v) -> b.maxRequestBytes = (int) decimal(v, 1, Integer.MAX_VALUE)),
             new Flag("max-txn-ops", "128", "Maximum number of operations permitted in a transaction.",
                     (b, v) -> b.maxTxnOps = (int) decimal(v, 1, Integer.MAX_VALUE)),
+            new Flag("max-concurrent-streams", "4294967295",
+                    "Maximum concurrent streams that each client can open at a time.",
+                    (b, v) -> b.limits = b.limits.withMaxConcurrentStreams(
+                            (int) Math.min(Integer.MAX_VALUE, decimal(v, 1, 4_294_967_295L)))),
+            new Flag("grpc-keepalive-min-time", "5s", "Minimum duration interval that a client should wait before "
+                    + "pinging server.", (b, v) -> b.limits = b.limits.withKeepaliveMinTime(nonNegative(v))),
+            new Flag("grpc-keepalive-interval", "2h0m0s", "Frequency duration of server-to-client ping to check if "
+                    + "a connection is alive.", (b, v) -> b.limits = b.limits.withKeepaliveInterval(positive(v))),
+            new Flag("grpc-keepalive-timeout", "20s", "Additional duration of wait before closing a non-responsive "
+                    + "connection.", (b, v) -> b.limits = b.limits.withKeepaliveTimeout(positive(v))),
+            new Flag("max-watchers", String.valueOf(ClientLimits.DEFAULT_MAX_WATCHERS), "MetaStore only: maximum "
+                    + "watchers this member keeps over all streams (0: no limit); beyond it a watch create is "
+                    + "canceled with \"" + WatchHub.TOO_MANY_WATCHERS + "\".",
+                    (b, v) -> b.limits = b.limits.withMaxWatchers(decimal(v, 0, Long.MAX_VALUE))),
+            new Flag("max-leases", String.valueOf(ClientLimits.DEFAULT_MAX_LEASES), "MetaStore only: maximum leases "
+                    + "(0: no limit); beyond it LeaseGrant fails with \"etcdserver: too many leases\".",
+                    (b, v) -> b.limits = b.limits.withMaxLeases(decimal(v, 0, Long.MAX_VALUE))),
             // 0 passes here so the cross-check below can give etcd's own message for it.
             new Flag("heartbeat-interval", "100", "Time (in milliseconds) of a heartbeat interval.",
                     (b, v) -> b.heartbeatInterval = Duration.ofMillis(decimal(v, 0, Integer.MAX_VALUE))),
@@ -438,6 +457,22 @@ public final class EtcdFlags {
             // reported below
         }
         throw new IllegalArgumentException("must be a duration such as 1h30m, 5m or 10s, or a non-negative integer");
+    }
+
+    private static Duration nonNegative(String value) {
+        Duration d = GoDuration.parse(value);
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("must not be negative");
+        }
+        return d;
+    }
+
+    private static Duration positive(String value) {
+        Duration d = GoDuration.parse(value);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException("must be positive");
+        }
+        return d;
     }
 
     private static Duration watchProgress(String value) {

@@ -7,6 +7,8 @@ import io.metastore.proto.raftcmd.RaftCommand;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.metastore.server.fault.FailureContainment;
+
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
@@ -39,11 +41,7 @@ public final class LeaseExpiryLoop implements AutoCloseable {
         this.leases = leases;
         this.isLeader = isLeader;
         this.proposer = proposer;
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "lease-expiry");
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = Executors.newSingleThreadScheduledExecutor(FailureContainment.daemonThreads("lease-expiry"));
         timer.scheduleWithFixedDelay(this::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
     }
 
@@ -74,7 +72,7 @@ public final class LeaseExpiryLoop implements AutoCloseable {
                 checkpoint();
             }
         } catch (RuntimeException e) {
-            LOG.error("lease expiry pass failed", e);
+            FailureContainment.contained("lease-expiry", e);
         }
     }
 

@@ -39,6 +39,10 @@ public final class LeaseManager {
     private final long minTtlSeconds;
     private final LongSupplier nanoClock;
     private final Map<Long, Lease> leases = new ConcurrentHashMap<>();
+    /** etcd's lessor metrics: grants and revokes applied on this member, renewals this member (as leader) made. */
+    private final java.util.concurrent.atomic.AtomicLong granted = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong revoked = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong renewed = new java.util.concurrent.atomic.AtomicLong();
     private volatile boolean primary;
 
     public LeaseManager(MvccStore store, long minTtlSeconds, LongSupplier nanoClock) {
@@ -69,6 +73,7 @@ public final class LeaseManager {
         lease.deadlineNanos = nanoClock.getAsLong() + TimeUnit.SECONDS.toNanos(ttl);
         txn.putMeta(metaKey(r.getID()), record(lease).toByteArray());
         leases.put(lease.id, lease);
+        granted.incrementAndGet();
         return LeaseGrantResponse.newBuilder()
                 .setHeader(ResponseHeader.newBuilder().setRevision(txn.writeRevision() - 1))
                 .setID(lease.id).setTTL(ttl).build();
@@ -85,6 +90,7 @@ public final class LeaseManager {
         }
         txn.deleteMeta(metaKey(lease.id));
         leases.remove(lease.id);
+        revoked.incrementAndGet();
         long rev = txn.changes().isEmpty() ? txn.writeRevision() - 1 : txn.writeRevision();
         return LeaseRevokeResponse.newBuilder().setHeader(ResponseHeader.newBuilder().setRevision(rev)).build();
     }
@@ -190,6 +196,7 @@ public final class LeaseManager {
                 return 0;
             }
             lease.deadlineNanos = nanoClock.getAsLong() + TimeUnit.SECONDS.toNanos(lease.ttlSeconds);
+            renewed.incrementAndGet();
             return lease.ttlSeconds;
         }
     }
@@ -204,6 +211,23 @@ public final class LeaseManager {
         }
         long remaining = TimeUnit.NANOSECONDS.toSeconds(lease.remainingNanos(nanoClock.getAsLong()));
         return new TimeToLive(id, remaining, lease.ttlSeconds, withKeys ? lease.keys() : List.of());
+    }
+
+    public long grantedTotal() {
+        return granted.get();
+    }
+
+    public long revokedTotal() {
+        return revoked.get();
+    }
+
+    public long renewedTotal() {
+        return renewed.get();
+    }
+
+    /** Leases in the replicated table now. */
+    public int count() {
+        return leases.size();
     }
 
     public List<Long> ids() {

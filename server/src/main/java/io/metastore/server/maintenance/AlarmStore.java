@@ -18,6 +18,7 @@ public final class AlarmStore {
 
     private final MvccStore store;
     private final Set<AlarmMember> active = ConcurrentHashMap.newKeySet();
+    private final List<Runnable> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public AlarmStore(MvccStore store) {
         this.store = store;
@@ -31,6 +32,21 @@ public final class AlarmStore {
             int type = b.getInt();
             active.add(AlarmMember.newBuilder().setMemberID(member).setAlarmValue(type).build());
         });
+        changed();
+    }
+
+    /**
+     * Runs {@code listener} after every change of the active set (raised, cleared, reloaded), on the thread that
+     * made it (the apply thread): it must be quick.
+     */
+    public void onChange(Runnable listener) {
+        listeners.add(listener);
+    }
+
+    private void changed() {
+        for (Runnable l : listeners) {
+            l.run();
+        }
     }
 
     /** Returns the alarm if it was newly raised, else null. */
@@ -41,6 +57,7 @@ public final class AlarmStore {
         }
         txn.putMeta(key(memberId, type), new byte[0]);
         active.add(m);
+        changed();
         return m;
     }
 
@@ -51,6 +68,7 @@ public final class AlarmStore {
             return null;
         }
         txn.deleteMeta(key(memberId, type));
+        changed();
         return m;
     }
 

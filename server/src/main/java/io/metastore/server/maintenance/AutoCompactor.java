@@ -8,6 +8,8 @@ import io.metastore.storage.MvccStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.metastore.server.fault.FailureContainment;
+
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
@@ -37,25 +39,22 @@ public final class AutoCompactor implements AutoCloseable {
         if (retention.isEmpty() || retention.equals("0")) {
             return new AutoCompactor(null);
         }
-        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "auto-compactor");
-            t.setDaemon(true);
-            return t;
-        });
+        ScheduledExecutorService timer =
+                Executors.newSingleThreadScheduledExecutor(FailureContainment.daemonThreads("auto-compactor"));
         if ("revision".equals(config.autoCompactionMode())) {
             long keep = Long.parseLong(retention);
-            timer.scheduleWithFixedDelay(() -> {
+            timer.scheduleWithFixedDelay(FailureContainment.guard("auto-compactor", () -> {
                 long target = store.currentRevision() - keep;
                 if (isLeader.getAsBoolean() && target > store.compactRevision()) {
                     propose(compact, target);
                 }
-            }, 5, 5, TimeUnit.MINUTES);
+            }), 5, 5, TimeUnit.MINUTES);
         } else {
             Duration keep = retention.chars().allMatch(Character::isDigit)
                     ? Duration.ofHours(Long.parseLong(retention)) : GoDuration.parse(retention);
             long sampleMs = Math.max(100, keep.toMillis() / 10);
             ArrayDeque<long[]> samples = new ArrayDeque<>();
-            timer.scheduleWithFixedDelay(() -> {
+            timer.scheduleWithFixedDelay(FailureContainment.guard("auto-compactor", () -> {
                 long now = System.nanoTime();
                 samples.addLast(new long[] {now, store.currentRevision()});
                 long target = 0;
@@ -65,7 +64,7 @@ public final class AutoCompactor implements AutoCloseable {
                 if (target > store.compactRevision() && isLeader.getAsBoolean()) {
                     propose(compact, target);
                 }
-            }, sampleMs, sampleMs, TimeUnit.MILLISECONDS);
+            }), sampleMs, sampleMs, TimeUnit.MILLISECONDS);
         }
         return new AutoCompactor(timer);
     }

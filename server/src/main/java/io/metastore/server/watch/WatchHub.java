@@ -50,7 +50,17 @@ public final class WatchHub implements AutoCloseable {
     private final Thread syncThread;
     private final Thread progressThread;
 
+    private final long maxWatchers;
+    /** Watchers of all streams (guarded by lock). */
+    private long liveWatchers;
+
     public WatchHub(MvccStore store, Duration progressInterval) {
+        this(store, progressInterval, 0);
+    }
+
+    /** @param maxWatchers the most watchers this member keeps at once over all streams; 0 for no limit */
+    public WatchHub(MvccStore store, Duration progressInterval, long maxWatchers) {
+        this.maxWatchers = maxWatchers;
         this.store = store;
         this.progressInterval = progressInterval;
         this.lastNotified = store.currentRevision();
@@ -73,6 +83,9 @@ public final class WatchHub implements AutoCloseable {
         return s;
     }
 
+    /** The message a create request gets once the member holds --max-watchers watchers. */
+    public static final String TOO_MANY_WATCHERS = "etcdserver: too many watchers";
+
     public int watcherCount() {
         lock.lock();
         try {
@@ -81,6 +94,16 @@ public final class WatchHub implements AutoCloseable {
                 n += s.watchers.size();
             }
             return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Watchers behind the store that are catching up from history (etcd's slow watchers). */
+    public int slowWatcherCount() {
+        lock.lock();
+        try {
+            return unsynced.size();
         } finally {
             lock.unlock();
         }
@@ -182,6 +205,12 @@ public final class WatchHub implements AutoCloseable {
                         "etcdserver: mvcc: required revision has been compacted"));
                 return;
             }
+            if (maxWatchers > 0 && liveWatchers >= maxWatchers) {
+                // refused like any other failed create (created + canceled with a reason), which every etcd
+                // client already handles; the stream and its other watchers carry on
+                s.enqueueControl(WatchMessage.createFailed(current, TOO_MANY_WATCHERS));
+                return;
+            }
             long id;
             if (spec.watchId() != 0) {
                 if (s.watchers.containsKey(spec.watchId())) {
@@ -196,6 +225,7 @@ public final class WatchHub implements AutoCloseable {
             long start = spec.startRevision() == 0 ? current + 1 : spec.startRevision();
             Watcher w = new Watcher(id, s, spec, start);
             s.watchers.put(id, w);
+            liveWatchers++;
             s.enqueueControl(WatchMessage.created(id, current));
             if (start > lastNotified) {
                 markSynced(w);
@@ -283,6 +313,9 @@ public final class WatchHub implements AutoCloseable {
     }
 
     private void removeLocked(Watcher w) {
+        if (!w.closed) {
+            liveWatchers--;
+        }
         w.closed = true;
         removeFromSynced(w);
         unsynced.remove(w);

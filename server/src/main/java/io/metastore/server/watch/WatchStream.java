@@ -1,5 +1,7 @@
 package io.metastore.server.watch;
 
+import io.metastore.server.fault.FailureContainment;
+
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -85,7 +87,7 @@ public final class WatchStream {
             queue.add(m);
             queuedBytes += m.weight();
         }
-        sink.messagesAvailable();
+        wakeSink();
     }
 
     /** Event messages are refused when the queue is full. */
@@ -97,8 +99,21 @@ public final class WatchStream {
             queue.add(m);
             queuedBytes += m.weight();
         }
-        sink.messagesAvailable();
+        wakeSink();
         return true;
+    }
+
+    /**
+     * Tells the transport there is something to send. This runs on the apply thread: a transport that throws
+     * must cost its own stream, never the member, so the stream is closed and the failure contained.
+     */
+    private void wakeSink() {
+        try {
+            sink.messagesAvailable();
+        } catch (RuntimeException e) {
+            FailureContainment.contained("watch-stream", e);
+            close();
+        }
     }
 
     /** Room for a catch-up batch: below half the bound, so victims do not flap. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.metastore.server.ClientLimits;
 import io.metastore.server.ServerConfig;
 import io.metastore.server.tls.TransportSecurity;
 import io.metastore.server.ServerConfig.InitialMember;
@@ -150,6 +151,30 @@ class EtcdFlagsTest {
                 parse("--experimental-watch-progress-notify-interval=100ms").watchProgressNotifyInterval());
         assertEquals("1h30m", parse("--auto-compaction-retention=1h30m").autoCompactionRetention());
         assertEquals("1.5h", parse("--auto-compaction-retention=1.5h").autoCompactionRetention());
+    }
+
+    @Test
+    void clientLimitsHaveEtcdDefaultsAndChecks() throws Exception {
+        ClientLimits d = parse().limits();
+        assertEquals(ClientLimits.defaults(), d);
+        assertEquals(Duration.ofSeconds(5), d.keepaliveMinTime());
+        assertEquals(Duration.ofHours(2), d.keepaliveInterval());
+        assertEquals(Duration.ofSeconds(20), d.keepaliveTimeout());
+        assertEquals(Integer.MAX_VALUE, d.maxConcurrentStreams()); // etcd's MaxUint32, as far as grpc-java goes
+        ClientLimits c = parse("--max-concurrent-streams=10", "--grpc-keepalive-min-time=1s",
+                "--grpc-keepalive-interval=30s", "--grpc-keepalive-timeout=5s", "--max-watchers=7",
+                "--max-leases=0").limits();
+        assertEquals(new ClientLimits(10, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(5), 7, 0),
+                c);
+        assertEquals(Integer.MAX_VALUE, parse("--max-concurrent-streams=4294967295").limits().maxConcurrentStreams());
+        assertEquals("invalid value \"0\" for --max-concurrent-streams: must be a positive integer",
+                error("--max-concurrent-streams=0"));
+        assertEquals("invalid value \"-1s\" for --grpc-keepalive-min-time: must not be negative",
+                error("--grpc-keepalive-min-time=-1s"));
+        assertEquals("invalid value \"0s\" for --grpc-keepalive-timeout: must be positive",
+                error("--grpc-keepalive-timeout=0s"));
+        assertEquals("invalid value \"-5\" for --max-watchers: must be a non-negative integer",
+                error("--max-watchers=-5"));
     }
 
     @Test

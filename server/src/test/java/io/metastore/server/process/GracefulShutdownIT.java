@@ -111,6 +111,45 @@ class GracefulShutdownIT {
         }
     }
 
+    /**
+     * SIGTERM on the leader of three: it hands leadership to a follower before it stops (etcd's Stop does the
+     * same), so the other two have an agreed leader while the old one is still shutting down, it exits 0, and no
+     * acknowledged write is lost.
+     */
+    @Test
+    @Timeout(value = 120, unit = TimeUnit.SECONDS)
+    void sigtermOnTheLeaderHandsLeadershipOverAndExitsZero() throws Exception {
+        try (ClusterProcesses c = ClusterProcesses.onLoopback("GracefulShutdownIT-leader", 3, "rocksdb").startAll()) {
+            int leader = c.awaitLeader(Duration.ofSeconds(30));
+            MemberProcess old = c.member(leader);
+            List<Integer> others = c.allBut(leader);
+            ConcurrentLinkedQueue<Ack> acks = new ConcurrentLinkedQueue<>();
+            try (Closer ch = new Closer(c.member(others.get(0)).channel()); Load load = new Load(ch.channel, acks)) {
+                CrashRecoveryIT.awaitAcks(acks, 40, 5000);
+                long t0 = System.nanoTime();
+                old.sigterm();
+                Integer code = old.awaitExit(GRACEFUL_BOUND);
+                double secs = (System.nanoTime() - t0) / 1e9;
+                assertEquals(0, code, "exit code; log:\n" + MemberProcess.tail(old.currentLog(), 40));
+                assertEquals(1, MemberProcess.count(old.currentLog(), "handed leadership to"),
+                        "the leader handed over before stopping; log:\n" + MemberProcess.tail(old.currentLog(), 40));
+                int next = c.awaitLeader(others, i -> true, Duration.ofSeconds(5));
+                System.out.printf("[leader term] exit 0 %.2f s after SIGTERM; %s leads now%n", secs,
+                        ClusterProcesses.name(next));
+                // the writer's member forwarded through the hand-off: not one of its writes failed, and they go on
+                int before = acks.size();
+                CrashRecoveryIT.awaitAcks(acks, before + 20, 10_000);
+                assertTrue(acks.size() >= before + 20, "writes go on through the new leader: " + load.errors());
+                load.stopAndCheck();
+            }
+            for (Ack a : acks) {
+                RangeResponse r = c.kv(others.get(1), Duration.ofSeconds(5)).range(RangeRequest.newBuilder()
+                        .setKey(bs(a.key())).build());
+                assertEquals(1, r.getCount(), "acknowledged write " + a.key() + " survives the leader's stop");
+            }
+        }
+    }
+
     @Test
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void secondSigtermExitsAtOnceAndLosesNothing() throws Exception {
@@ -292,6 +331,12 @@ class GracefulShutdownIT {
                 th.setDaemon(true);
                 threads.add(th);
                 th.start();
+            }
+        }
+
+        String errors() {
+            synchronized (errors) {
+                return errors.toString();
             }
         }
 

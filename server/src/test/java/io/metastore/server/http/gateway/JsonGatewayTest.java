@@ -187,6 +187,16 @@ class JsonGatewayTest {
     }
 
     @Test
+    void gatewayCallsAreCountedAsGrpcCalls() throws Exception {
+        // etcd's gateway is a gRPC client of its own server: its calls show in go-grpc-prometheus's metrics
+        gw.post("/v3/kv/range", "{\"key\":\"" + b64("mt/a") + "\"}");
+        CollectingResponder scrape = new GatewayCalls(member.member().opsRoutes().get("/metrics"))
+                .send("GET", "/metrics", "", Map.of()).awaitEnd();
+        assertTrue(scrape.bodyText().lines().anyMatch(l -> l.startsWith("grpc_server_handled_total{")
+                && l.contains("grpc_method=\"Range\"") && l.contains("grpc_code=\"OK\"")), scrape.bodyText());
+    }
+
+    @Test
     void olderPrefixesAreAliases() throws Exception {
         gw.post("/v3beta/kv/put", "{\"key\":\"" + b64("al/a") + "\",\"value\":\"" + b64("b") + "\"}");
         assertEquals("1", gw.post("/v3alpha/kv/range", "{\"key\":\"" + b64("al/a") + "\"}").get("count").getAsString());
