@@ -31,6 +31,9 @@ import io.metastore.server.grpc.ContainingInterceptor;
 import io.metastore.server.grpc.AuthInterceptor;
 import io.metastore.server.grpc.AuthService;
 import io.metastore.server.grpc.ClusterService;
+import io.metastore.server.grpc.LocalClientChannel;
+import io.metastore.server.grpc.TlsSessionRelay;
+import io.metastore.server.http.gateway.JsonGateway;
 import io.metastore.server.grpc.CoordinationServices;
 import io.metastore.server.grpc.RequestGuard;
 import io.metastore.server.grpc.KvService;
@@ -98,6 +101,9 @@ public final class MetaStore implements AutoCloseable {
     private final MemberAuth auth;
     private final AuthInterceptor authInterceptor;
     private final CoordinationServices coordination;
+    /** The HTTP/JSON gateway's way in: this member's own handlers, in-process, with the caller's TLS session. */
+    private final LocalClientChannel gatewayChannel;
+    private final JsonGateway gateway;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
     private final MemberMetrics metrics = new MemberMetrics();
     private final HealthStatusManager health = new HealthStatusManager();
@@ -172,6 +178,10 @@ public final class MetaStore implements AutoCloseable {
         this.grpc = startGrpc(tls.clientListener());
         // Lock/Election are clients of this member's own KV/Lease/Watch handlers (any listener has them all)
         coordination.bindTo(grpc.get(0));
+        TlsSessionRelay tlsSessions = new TlsSessionRelay();
+        // metrics last, so outermost: etcd's gateway is a gRPC client of its own server, its calls are counted
+        this.gatewayChannel = new LocalClientChannel(() -> grpc.get(0), tlsSessions.interceptor(), metrics.grpc());
+        this.gateway = JsonGateway.forMember(gatewayChannel.channel(), tlsSessions);
         this.publisher = startPublisher();
     }
 
@@ -449,6 +459,11 @@ public final class MetaStore implements AutoCloseable {
         return config;
     }
 
+    /** etcd's HTTP/JSON gateway for the client port's HTTP side (paths {@link JsonGateway#PREFIXES}). */
+    public HttpRoute jsonGateway() {
+        return gateway;
+    }
+
     /**
      * etcd's operational HTTP endpoints by exact path (/health, /livez, /readyz and their per-check paths,
      * /version, /metrics), for the client port's HTTP router (and a --listen-metrics-urls listener) to mount.
@@ -493,6 +508,7 @@ public final class MetaStore implements AutoCloseable {
             }
         }
         publisher.shutdownNow();
+        gatewayChannel.close();
         coordination.close();
         clusterService.close();
         guard.close();

@@ -93,6 +93,8 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
         final ServerCallStreamObserver<LeaseKeepAliveResponse> call;
         private boolean done;
         private StreamObserver<LeaseKeepAliveRequest> upstream;
+        /** The client half-closed while renewals were relayed: waiting for the leader to end the relay. */
+        private boolean draining;
         private final java.util.function.Supplier<io.metastore.auth.AuthInfo> caller;
 
         KeepAliveStream(ServerCallStreamObserver<LeaseKeepAliveResponse> call,
@@ -130,12 +132,24 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
 
         @Override
         public synchronized void onCompleted() {
-            if (!done) {
-                done = true;
-                open.remove(this);
-                closeUpstream();
-                call.onCompleted();
+            if (done) {
+                return;
             }
+            if (upstream != null) {
+                // renewals relayed to the leader may still be unanswered: half-close the relay too and end this
+                // stream once the leader ended it, after its answers (a one-shot client such as etcd's gateway
+                // reads exactly those)
+                draining = true;
+                try {
+                    upstream.onCompleted();
+                } catch (RuntimeException broken) {
+                    upstreamEnded();
+                }
+                return;
+            }
+            done = true;
+            open.remove(this);
+            call.onCompleted();
         }
 
         private void forward(LeaseKeepAliveRequest req) {
@@ -168,9 +182,19 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
             upstream.onNext(req);
         }
 
-        /** The leader went away or changed: the next renewal opens a stream to whoever leads then. */
+        /**
+         * The leader went away or changed: the next renewal opens a stream to whoever leads then. After the
+         * client's half-close it is the end of this stream.
+         */
         private synchronized void upstreamEnded() {
             upstream = null;
+            if (draining && !done) {
+                done = true;
+                open.remove(this);
+                if (!call.isCancelled()) {
+                    call.onCompleted();
+                }
+            }
         }
 
         private void closeUpstream() {

@@ -3,6 +3,7 @@ package io.metastore.server.grpc;
 import io.grpc.HandlerRegistry;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.inprocess.InProcessChannelBuilder;
@@ -29,13 +30,21 @@ public final class LocalClientChannel implements AutoCloseable {
     private final Server inProcess;
     private final ManagedChannel channel;
 
-    /** @param networkServer the member's client gRPC server; only asked once the first call arrives */
-    public LocalClientChannel(Supplier<Server> networkServer) {
+    /**
+     * @param networkServer the member's client gRPC server; only asked once the first call arrives
+     * @param before        interceptors that run ahead of the member's own ones on this channel's calls only (the
+     *                      last one outermost, as with {@code ServerBuilder.intercept})
+     */
+    public LocalClientChannel(Supplier<Server> networkServer, ServerInterceptor... before) {
         String name = "metastore-local-client-api-" + IDS.incrementAndGet();
         try {
             // direct: the handlers hand work to Raft and never block, as on the network server
-            this.inProcess = InProcessServerBuilder.forName(name).directExecutor()
-                    .fallbackHandlerRegistry(new NetworkServerMethods(networkServer)).build().start();
+            InProcessServerBuilder builder = InProcessServerBuilder.forName(name).directExecutor()
+                    .fallbackHandlerRegistry(new NetworkServerMethods(networkServer));
+            for (ServerInterceptor i : before) {
+                builder.intercept(i);
+            }
+            this.inProcess = builder.build().start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
