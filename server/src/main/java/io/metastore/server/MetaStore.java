@@ -1,8 +1,19 @@
 package io.metastore.server;
 
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.ServerCredentials;
+import io.grpc.netty.NettyServerBuilder;
+import io.metastore.server.clientport.ClientPortNegotiator;
+import io.metastore.server.clientport.HttpConnections;
+import io.metastore.server.clientport.HttpListener;
+import io.metastore.server.clientport.HttpPipeline;
+import io.metastore.server.http.ClientHttpRoutes;
+import io.metastore.server.http.HttpRoute;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.metastore.raft.LeadershipListener;
 import io.metastore.raft.RaftConfig;
@@ -76,6 +87,14 @@ public final class MetaStore implements AutoCloseable {
     private final ExecutorService maintenanceExecutor;
     /** One server for the http:// client URLs and one for the https:// ones (either may be absent). */
     private final List<Server> grpc;
+    /** HTTP routes: the ops ones (version, health, metrics) alone on the metrics URLs, all of them on client URLs. */
+    private final ClientHttpRoutes opsHttpRoutes;
+    private final ClientHttpRoutes clientHttpRoutes;
+    /** Every HTTP/1.1 connection, on the client port or an HTTP-only listener: closed at shutdown. */
+    private final HttpConnections httpConnections = new HttpConnections();
+    /** --listen-client-http-urls and --listen-metrics-urls, on their own small event loop group (null if none). */
+    private final List<HttpListener> httpListeners = new ArrayList<>();
+    private EventLoopGroup httpListenerLoop;
     private final WatchService watchService;
     private final LeaseService leaseService;
     private final List<InetSocketAddress> clientAddresses;
@@ -143,7 +162,20 @@ public final class MetaStore implements AutoCloseable {
         this.authInterceptor = new AuthInterceptor(auth, applier::awaitApplied, config.requestTimeout().toMillis(),
                 config.tls().client().clientCertAuth());
         this.coordination = new CoordinationServices();
-        this.grpc = startGrpc(tls.clientListener());
+        this.opsHttpRoutes = new ClientHttpRoutes().exact("/version", VERSION_PLACEHOLDER);
+        this.clientHttpRoutes = new ClientHttpRoutes().include(opsHttpRoutes);
+        HttpPipeline clientHttp = new HttpPipeline(clientHttpRoutes, config.maxRequestBytes(),
+                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections);
+        // etcd 3.5+: with --listen-client-http-urls the client URLs serve gRPC only, the HTTP URLs HTTP only
+        boolean separateHttp = !config.listenClientHttpUrls().isEmpty();
+        this.grpc = startGrpc(tls.clientListener(), separateHttp ? null : clientHttp);
+        try {
+            startHttpListeners(tls.clientListener(), clientHttp);
+        } catch (IOException | RuntimeException e) {
+            grpc.forEach(Server::shutdownNow);
+            stopHttpListeners();
+            throw e;
+        }
         // Lock/Election are clients of this member's own KV/Lease/Watch handlers (any listener has them all)
         coordination.bindTo(grpc.get(0));
         this.publisher = startPublisher();
@@ -306,25 +338,47 @@ public final class MetaStore implements AutoCloseable {
     }
 
     /**
+     * A stand-in for etcd's GET /version until the ops routes land; Patroni reads it first. The cluster version is
+     * this member's, as in a cluster of one version.
+     */
+    private static final HttpRoute VERSION_PLACEHOLDER = (request, response) -> response.respond(200,
+            "application/json", ("{\"etcdserver\":\"" + EtcdServer.VERSION + "\",\"etcdcluster\":\""
+                    + EtcdServer.VERSION + "\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+    /** The routes served next to gRPC on the client URLs (or on --listen-client-http-urls); register at start. */
+    ClientHttpRoutes clientHttpRoutes() {
+        return clientHttpRoutes;
+    }
+
+    /** The routes the --listen-metrics-urls serve (and the client URLs too); register at start. */
+    ClientHttpRoutes opsHttpRoutes() {
+        return opsHttpRoutes;
+    }
+
+    /** The open HTTP/1.1 connections (tests). */
+    HttpConnections httpConnections() {
+        return httpConnections;
+    }
+
+    /**
      * Serves the client URLs: plaintext on the http:// ones, TLS with {@code tlsContext} on the https:// ones (a
      * separate Netty server, since a server has one transport security), in the order the URLs first name them.
+     * With {@code http} each port also serves HTTP/1.1 (the first bytes of a connection decide); without, gRPC only.
      */
-    private List<Server> startGrpc(SslContext tlsContext) throws IOException {
+    private List<Server> startGrpc(SslContext tlsContext, HttpPipeline http) throws IOException {
         HealthStatusManager health = new HealthStatusManager();
         java.util.Map<Boolean, NettyServerBuilder> builders = new java.util.LinkedHashMap<>();
         for (int i = 0; i < clientAddresses.size(); i++) {
             InetSocketAddress a = clientAddresses.get(i);
             boolean secure = TransportSecurity.secure(config.listenClientUrls().get(i));
             NettyServerBuilder b = builders.get(secure);
-            builders.put(secure, b == null ? NettyServerBuilder.forAddress(a) : b.addListenAddress(a));
+            ServerCredentials credentials = ClientPortNegotiator.credentials(secure ? tlsContext : null, http);
+            builders.put(secure, b == null ? NettyServerBuilder.forAddress(a, credentials) : b.addListenAddress(a));
         }
         List<Server> servers = new ArrayList<>();
         try {
             for (var e : builders.entrySet()) {
                 NettyServerBuilder b = e.getValue();
-                if (e.getKey()) {
-                    b.sslContext(tlsContext);
-                }
                 servers.add(b
                         .directExecutor() // handlers never block: they hand work to Raft or answer from memory
                         .permitKeepAliveTime(5, TimeUnit.SECONDS) // etcdctl pings every 2 s+; --grpc-keepalive-min-time
@@ -350,6 +404,32 @@ public final class MetaStore implements AutoCloseable {
             throw e;
         }
         return List.copyOf(servers);
+    }
+
+    /** --listen-client-http-urls (every HTTP route) and --listen-metrics-urls (the ops routes only). */
+    private void startHttpListeners(SslContext tlsContext, HttpPipeline clientHttp) throws IOException {
+        if (config.listenClientHttpUrls().isEmpty() && config.listenMetricsUrls().isEmpty()) {
+            return;
+        }
+        httpListenerLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("http-listener", true),
+                NioIoHandler.newFactory());
+        HttpPipeline opsHttp = new HttpPipeline(opsHttpRoutes, config.maxRequestBytes(),
+                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections);
+        for (String url : config.listenClientHttpUrls()) {
+            httpListeners.add(HttpListener.start(addresses(List.of(url)).get(0),
+                    TransportSecurity.secure(url) ? tlsContext : null, clientHttp, httpListenerLoop));
+        }
+        for (String url : config.listenMetricsUrls()) {
+            httpListeners.add(HttpListener.start(addresses(List.of(url)).get(0),
+                    TransportSecurity.secure(url) ? tlsContext : null, opsHttp, httpListenerLoop));
+        }
+    }
+
+    private void stopHttpListeners() {
+        httpListeners.forEach(HttpListener::close);
+        if (httpListenerLoop != null) {
+            httpListenerLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
     }
 
     private static List<InetSocketAddress> addresses(List<String> urls) {
@@ -397,6 +477,9 @@ public final class MetaStore implements AutoCloseable {
         }
         closed = true;
         grpc.forEach(Server::shutdown);
+        // grpc's shutdown does not reach HTTP/1.1 connections, and it waits for them (each began as a transport)
+        httpListeners.forEach(HttpListener::close);
+        httpConnections.close(1000);
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
         watchService.shutdown();
         leaseService.shutdown();
@@ -413,6 +496,7 @@ public final class MetaStore implements AutoCloseable {
                 g.shutdownNow();
             }
         }
+        stopHttpListeners();
         publisher.shutdownNow();
         coordination.close();
         clusterService.close();

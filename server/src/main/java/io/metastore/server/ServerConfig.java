@@ -19,6 +19,9 @@ import java.util.List;
  * @param autoCompactionRetention etcd's syntax: a duration ("1h", "30m") or a bare number (hours for periodic,
  *                               revisions for revision mode); "0" disables
  * @param tls                    etcd's TLS flags for the client and peer URLs
+ * @param listenClientHttpUrls   etcd's --listen-client-http-urls: when not empty these serve HTTP only (gateway,
+ *                               /version, /health, /metrics) and the --listen-client-urls serve gRPC only
+ * @param listenMetricsUrls      etcd's --listen-metrics-urls: HTTP only, /metrics and the health endpoints
  */
 public record ServerConfig(
         String name,
@@ -45,7 +48,9 @@ public record ServerConfig(
         String authToken,
         Duration authTokenTtl,
         int bcryptCost,
-        TransportSecurity tls) {
+        TransportSecurity tls,
+        List<String> listenClientHttpUrls,
+        List<String> listenMetricsUrls) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -77,6 +82,7 @@ public record ServerConfig(
         b.leaderLeaseReads = leaderLeaseReads;
         b.authToken = authToken; b.authTokenTtl = authTokenTtl; b.bcryptCost = bcryptCost;
         b.tls = new TransportSecurity.Builder(tls);
+        b.listenClientHttpUrls = listenClientHttpUrls; b.listenMetricsUrls = listenMetricsUrls;
         return b;
     }
 
@@ -99,6 +105,13 @@ public record ServerConfig(
     /** etcd's --initial-cluster-state existing: this member joins a running cluster that MemberAdd prepared. */
     public boolean joinsExistingCluster() {
         return "existing".equals(initialClusterState);
+    }
+
+    /** The URLs that take client connections, gRPC or HTTP (--listen-client-urls then --listen-client-http-urls). */
+    public List<String> clientListenUrls() {
+        List<String> out = new java.util.ArrayList<>(listenClientUrls);
+        out.addAll(listenClientHttpUrls);
+        return List.copyOf(out);
     }
 
     public long effectiveQuotaBytes() {
@@ -132,6 +145,8 @@ public record ServerConfig(
         public Duration authTokenTtl = Duration.ofSeconds(300);
         public int bcryptCost = 10;
         public TransportSecurity.Builder tls = new TransportSecurity.Builder();
+        public List<String> listenClientHttpUrls = List.of();
+        public List<String> listenMetricsUrls = List.of();
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
@@ -158,13 +173,21 @@ public record ServerConfig(
             return this;
         }
 
+        /** See {@link ServerConfig#clientListenUrls()}. */
+        public List<String> clientListenUrls() {
+            List<String> out = new java.util.ArrayList<>(listenClientUrls);
+            out.addAll(listenClientHttpUrls);
+            return List.copyOf(out);
+        }
+
         public ServerConfig build() {
             return new ServerConfig(name, dataDir, List.copyOf(listenClientUrls), List.copyOf(advertiseClientUrls),
                     List.copyOf(listenPeerUrls), List.copyOf(initialAdvertisePeerUrls), List.copyOf(initialCluster),
                     initialClusterState, initialClusterToken, quotaBackendBytes, autoCompactionMode,
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
                     snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
-                    authToken, authTokenTtl, bcryptCost, tls.build());
+                    authToken, authTokenTtl, bcryptCost, tls.build(), List.copyOf(listenClientHttpUrls),
+                    List.copyOf(listenMetricsUrls));
         }
     }
 }
