@@ -87,7 +87,7 @@ public final class MetaStore implements AutoCloseable {
     private final ExecutorService maintenanceExecutor;
     /** One server for the http:// client URLs and one for the https:// ones (either may be absent). */
     private final List<Server> grpc;
-    /** HTTP routes: the ops ones (version, health, metrics) alone on the metrics URLs, all of them on client URLs. */
+    /** HTTP routes: the ops ones (health, metrics) alone on the metrics URLs, all of them on the client URLs. */
     private final ClientHttpRoutes opsHttpRoutes;
     private final ClientHttpRoutes clientHttpRoutes;
     /** Every HTTP/1.1 connection, on the client port or an HTTP-only listener: closed at shutdown. */
@@ -162,8 +162,10 @@ public final class MetaStore implements AutoCloseable {
         this.authInterceptor = new AuthInterceptor(auth, applier::awaitApplied, config.requestTimeout().toMillis(),
                 config.tls().client().clientCertAuth());
         this.coordination = new CoordinationServices();
-        this.opsHttpRoutes = new ClientHttpRoutes().exact("/version", VERSION_PLACEHOLDER);
-        this.clientHttpRoutes = new ClientHttpRoutes().include(opsHttpRoutes);
+        // ops: /metrics, /health, /livez, /readyz (the metrics URLs serve these alone); the client URLs add /version
+        // and the gateway's /v3/ (etcd's mux)
+        this.opsHttpRoutes = new ClientHttpRoutes();
+        this.clientHttpRoutes = new ClientHttpRoutes().include(opsHttpRoutes).exact("/version", VERSION_PLACEHOLDER);
         HttpPipeline clientHttp = new HttpPipeline(clientHttpRoutes, config.maxRequestBytes(),
                 HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections);
         // etcd 3.5+: with --listen-client-http-urls the client URLs serve gRPC only, the HTTP URLs HTTP only
