@@ -167,7 +167,7 @@ public final class MetaStore implements AutoCloseable {
         this.opsHttpRoutes = new ClientHttpRoutes();
         this.clientHttpRoutes = new ClientHttpRoutes().include(opsHttpRoutes).exact("/version", VERSION_PLACEHOLDER);
         HttpPipeline clientHttp = new HttpPipeline(clientHttpRoutes, config.maxRequestBytes(),
-                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections);
+                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections, HttpPipeline.ETCD_CORS_HEADERS);
         // etcd 3.5+: with --listen-client-http-urls the client URLs serve gRPC only, the HTTP URLs HTTP only
         boolean separateHttp = !config.listenClientHttpUrls().isEmpty();
         this.grpc = startGrpc(tls.clientListener(), separateHttp ? null : clientHttp);
@@ -416,7 +416,7 @@ public final class MetaStore implements AutoCloseable {
         httpListenerLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("http-listener", true),
                 NioIoHandler.newFactory());
         HttpPipeline opsHttp = new HttpPipeline(opsHttpRoutes, config.maxRequestBytes(),
-                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections);
+                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections, java.util.Map.of());
         for (String url : config.listenClientHttpUrls()) {
             httpListeners.add(HttpListener.start(addresses(List.of(url)).get(0),
                     TransportSecurity.secure(url) ? tlsContext : null, clientHttp, httpListenerLoop));

@@ -49,6 +49,10 @@ class ClientPortListenersTest {
 
             assertEquals("ops", ClientPortTest.get(metricsPort, "/test/ops").body());
             assertEquals(404, ClientPortTest.get(metricsPort, "/version").statusCode());
+            assertTrue(ClientPortTest.get(metricsPort, "/test/ops").headers()
+                    .firstValue("access-control-allow-origin").isEmpty(), "etcd's metrics listener has no CORS headers");
+            assertEquals("*", ClientPortTest.get(httpPort, "/test/ops").headers()
+                    .firstValue("access-control-allow-origin").orElseThrow());
 
             // an idle keep-alive connection on an HTTP-only listener is closed with the member
             try (Socket s = new Socket(InetAddress.getLoopbackAddress(), httpPort)) {

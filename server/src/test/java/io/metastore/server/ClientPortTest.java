@@ -142,6 +142,12 @@ class ClientPortTest {
         assertEquals(404, r.statusCode());
         assertEquals("404 page not found\n", r.body());
         assertEquals("text/plain; charset=utf-8", r.headers().firstValue("content-type").orElseThrow());
+        assertEquals("nosniff", r.headers().firstValue("x-content-type-options").orElseThrow());
+        // etcd's client port: CORS headers on every response, and Go's Date
+        assertEquals("*", r.headers().firstValue("access-control-allow-origin").orElseThrow());
+        assertEquals("POST, GET, OPTIONS, PUT, DELETE",
+                r.headers().firstValue("access-control-allow-methods").orElseThrow());
+        assertTrue(r.headers().firstValue("date").orElseThrow().endsWith(" GMT"));
         Curl.Result curl = Curl.run("-s", "-o", "/dev/null", "-w", "%{http_code}",
                 "http://127.0.0.1:" + m.member().clientPort() + "/v2/keys");
         assertEquals("404", curl.stdout(), curl::toString);

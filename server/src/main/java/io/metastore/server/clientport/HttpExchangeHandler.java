@@ -34,11 +34,13 @@ final class HttpExchangeHandler extends ChannelDuplexHandler {
     private static final Logger LOG = LoggerFactory.getLogger(HttpExchangeHandler.class);
 
     private final ClientHttpRoutes routes;
+    private final Map<String, String> listenerHeaders;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>();
     private NettyHttpResponder current;
 
-    HttpExchangeHandler(ClientHttpRoutes routes) {
+    HttpExchangeHandler(ClientHttpRoutes routes, Map<String, String> listenerHeaders) {
         this.routes = routes;
+        this.listenerHeaders = listenerHeaders;
     }
 
     @Override
@@ -64,7 +66,7 @@ final class HttpExchangeHandler extends ChannelDuplexHandler {
         } finally {
             netty.release();
         }
-        NettyHttpResponder responder = new NettyHttpResponder(ctx, () -> next(ctx));
+        NettyHttpResponder responder = new NettyHttpResponder(ctx, listenerHeaders, () -> next(ctx));
         current = responder;
         if (malformed) { // as Go's server answers a request it cannot parse
             responder.respond(400, "text/plain; charset=utf-8",

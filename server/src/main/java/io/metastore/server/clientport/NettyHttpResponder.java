@@ -13,13 +13,16 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.LastHttpContent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
 
 /**
@@ -34,12 +37,35 @@ final class NettyHttpResponder implements HttpResponder {
     private final ChannelHandlerContext ctx;
     private final Runnable whenDone;
     private final List<Runnable> onClose = new ArrayList<>();
+    /** Headers every response of this listener carries (etcd's CORS headers on client URLs), then the route's. */
+    private final List<Map.Entry<String, String>> headers;
     private State state = State.NEW;
 
     /** @param whenDone told (on the event loop) once the response is complete, so the next request may start */
-    NettyHttpResponder(ChannelHandlerContext ctx, Runnable whenDone) {
+    NettyHttpResponder(ChannelHandlerContext ctx, Map<String, String> listenerHeaders, Runnable whenDone) {
         this.ctx = ctx;
         this.whenDone = whenDone;
+        this.headers = new ArrayList<>(listenerHeaders.entrySet());
+    }
+
+    @Override
+    public HttpResponder header(String name, String value) {
+        Map.Entry<String, String> h = Map.entry(name, value);
+        onLoop(() -> {
+            if (state == State.NEW) {
+                headers.add(h);
+            }
+        });
+        return this;
+    }
+
+    /** Go's net/http adds Date to every response; the listener's and the route's headers follow. */
+    private void addHeaders(HttpResponse r, String contentType) {
+        r.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new Date()));
+        for (Map.Entry<String, String> h : headers) {
+            r.headers().add(h.getKey(), h.getValue());
+        }
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
     }
 
     @Override
@@ -50,7 +76,7 @@ final class NettyHttpResponder implements HttpResponder {
             }
             FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                     Unpooled.wrappedBuffer(body));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+            addHeaders(r, contentType);
             r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             ctx.writeAndFlush(r);
             finish(true);
@@ -64,7 +90,7 @@ final class NettyHttpResponder implements HttpResponder {
                 return;
             }
             HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
-            r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+            addHeaders(r, contentType);
             r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
             ctx.writeAndFlush(r);
             state = State.STREAMING;

@@ -15,8 +15,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public final class ClientHttpRoutes {
     /** Go's http.NotFound body and type, as etcd answers an unknown path. */
-    public static final HttpRoute NOT_FOUND = (request, response) -> response.respond(404,
-            "text/plain; charset=utf-8", "404 page not found\n".getBytes(StandardCharsets.UTF_8));
+    public static final HttpRoute NOT_FOUND = (request, response) -> response.header("X-Content-Type-Options", "nosniff")
+            .respond(404, "text/plain; charset=utf-8", "404 page not found\n".getBytes(StandardCharsets.UTF_8));
 
     private final Map<String, HttpRoute> exact = new ConcurrentHashMap<>();
     /** Longest prefix first, so the most specific route wins. */
