@@ -30,6 +30,7 @@ class ClientPortTlsTest {
     static TestCerts.Pair alice;
     static TestMember m;
     static String base;
+    static String metricsUrl;
 
     @BeforeAll
     static void start() throws Exception {
@@ -37,7 +38,9 @@ class ClientPortTlsTest {
         TestCerts.Pair member = ca.server("member");
         alice = ca.client("alice");
         String url = "https://127.0.0.1:" + TestMember.freePort();
+        metricsUrl = "https://127.0.0.1:" + TestMember.freePort();
         m = TestMember.start(ServerConfig.StorageEngine.MEMORY, b -> {
+            b.listenMetricsUrls = List.of(metricsUrl);
             b.listenClientUrls = List.of(url);
             b.advertiseClientUrls = List.of(url);
             b.tls.certFile = member.cert();
@@ -47,6 +50,8 @@ class ClientPortTlsTest {
         });
         // what the HTTP side sees of the TLS session: the client certificate's CN
         m.member().clientHttpRoutes().exact("/test/cn", (req, res) -> res.respond(200, "text/plain",
+                ClientCertificates.commonName(req.sslSession()).orElse("<none>").getBytes(StandardCharsets.UTF_8)));
+        m.member().opsHttpRoutes().exact("/test/ops-cn", (req, res) -> res.respond(200, "text/plain",
                 ClientCertificates.commonName(req.sslSession()).orElse("<none>").getBytes(StandardCharsets.UTF_8)));
         base = "https://127.0.0.1:" + m.member().clientPort();
     }
@@ -79,6 +84,16 @@ class ClientPortTlsTest {
         assertTrue(h2.stdout().endsWith("\"} 1.1"), h2::toString);
         Curl.Result missing = Curl.run(concat(tls, "-s", "-o", "/dev/null", "-w", "%{http_code}", base + "/v3/nope"));
         assertEquals("404", missing.stdout(), missing::toString);
+    }
+
+    @Test
+    void anHttpsMetricsUrlUsesTheClientCertificateSettings() throws Exception {
+        String[] tls = {"--cacert", ca.caFile().toString(), "--cert", alice.cert().toString(), "--key",
+                alice.key().toString()};
+        Curl.Result ops = Curl.run(concat(tls, "-sS", "--http2", "-w", " %{http_version}", metricsUrl + "/test/ops-cn"));
+        assertEquals("alice 1.1", ops.stdout(), ops::toString);
+        Curl.Result noCert = Curl.run("-sS", "--cacert", ca.caFile().toString(), metricsUrl + "/test/ops-cn");
+        assertTrue(noCert.exitCode() != 0, "--client-cert-auth applies to the metrics URL too: " + noCert);
     }
 
     @Test

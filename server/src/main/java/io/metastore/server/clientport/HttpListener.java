@@ -2,8 +2,6 @@ package io.metastore.server.clientport;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -12,8 +10,6 @@ import io.netty.handler.ssl.SslContext;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A listener that serves HTTP/1.1 only: etcd's --listen-client-http-urls (the gateway and ops endpoints without
@@ -21,9 +17,9 @@ import java.util.List;
  * settings, as etcd does for both.
  */
 public final class HttpListener implements AutoCloseable {
-    private final List<Channel> bound;
+    private final Channel bound;
 
-    private HttpListener(List<Channel> bound) {
+    private HttpListener(Channel bound) {
         this.bound = bound;
     }
 
@@ -38,33 +34,26 @@ public final class HttpListener implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         if (tls != null) {
-                            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void handlerAdded(ChannelHandlerContext ctx) {
-                                    ctx.pipeline().replace(this, null, TlsHandshake.newSslHandler(tls, alpn, ctx));
-                                }
-                            });
+                            ch.pipeline().addLast(TlsHandshake.newSslHandler(tls, alpn, ch.alloc()));
                         }
                         http.install(ch.pipeline());
                     }
                 });
-        List<Channel> bound = new ArrayList<>();
         try {
-            bound.add(b.bind(address).syncUninterruptibly().channel());
+            return new HttpListener(b.bind(address).syncUninterruptibly().channel());
         } catch (RuntimeException e) {
             throw new IOException("cannot listen on " + address + ": " + e.getMessage(), e);
         }
-        return new HttpListener(bound);
     }
 
     /** The port actually bound (tests may ask for port 0). */
     public int port() {
-        return ((InetSocketAddress) bound.get(0).localAddress()).getPort();
+        return ((InetSocketAddress) bound.localAddress()).getPort();
     }
 
     /** Stops accepting; open connections are {@link HttpConnections}' to close. */
     @Override
     public void close() {
-        bound.forEach(c -> c.close().syncUninterruptibly());
+        bound.close().syncUninterruptibly();
     }
 }

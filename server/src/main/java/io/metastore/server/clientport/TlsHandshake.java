@@ -7,6 +7,7 @@ import io.grpc.SecurityLevel;
 import io.grpc.internal.GrpcAttributes;
 import io.grpc.netty.InternalProtocolNegotiationEvent;
 import io.grpc.netty.ProtocolNegotiationEvent;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -41,11 +42,11 @@ final class TlsHandshake extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        ctx.pipeline().addBefore(ctx.name(), null, newSslHandler(tls, alpn, ctx));
+        ctx.pipeline().addBefore(ctx.name(), null, newSslHandler(tls, alpn, ctx.alloc()));
     }
 
-    static SslHandler newSslHandler(SslContext tls, AlpnChoice alpn, ChannelHandlerContext ctx) {
-        SSLEngine engine = tls.newEngine(ctx.alloc());
+    static SslHandler newSslHandler(SslContext tls, AlpnChoice alpn, ByteBufAllocator alloc) {
+        SSLEngine engine = tls.newEngine(alloc);
         alpn.applyTo(engine);
         return new SslHandler(engine, false);
     }
