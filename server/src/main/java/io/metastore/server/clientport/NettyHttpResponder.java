@@ -8,7 +8,6 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -61,11 +60,12 @@ final class NettyHttpResponder implements HttpResponder {
 
     /** Go's net/http adds Date to every response; the listener's and the route's headers follow. */
     private void addHeaders(HttpResponse r, String contentType) {
-        r.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new Date()));
+        // Go's canonical spelling ("Content-Type", not Netty's lower-case constants), byte-compatible with etcd
+        r.headers().set("Date", DateFormatter.format(new Date()));
         for (Map.Entry<String, String> h : headers) {
             r.headers().add(h.getKey(), h.getValue());
         }
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        r.headers().set("Content-Type", contentType);
     }
 
     @Override
@@ -77,7 +77,7 @@ final class NettyHttpResponder implements HttpResponder {
             FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
                     Unpooled.wrappedBuffer(body));
             addHeaders(r, contentType);
-            r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            r.headers().setInt("Content-Length", body.length);
             ctx.writeAndFlush(r);
             finish(true);
         });
@@ -91,7 +91,7 @@ final class NettyHttpResponder implements HttpResponder {
             }
             HttpResponse r = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status));
             addHeaders(r, contentType);
-            r.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            r.headers().set("Transfer-Encoding", HttpHeaderValues.CHUNKED);
             ctx.writeAndFlush(r);
             state = State.STREAMING;
         });
