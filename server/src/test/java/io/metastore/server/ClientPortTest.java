@@ -184,6 +184,25 @@ class ClientPortTest {
     }
 
     @Test
+    void aStreamToAClientThatStopsReadingIsCutNotBuffered() throws Exception {
+        CountDownLatch closed = new CountDownLatch(1);
+        streamClosed.set(closed);
+        stream.set(null);
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), m.member().clientPort())) {
+            s.setReceiveBufferSize(64 * 1024);
+            s.getOutputStream().write("GET /test/stream HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            HttpResponder r = awaitStream();
+            byte[] mib = new byte[1024 * 1024];
+            for (int i = 0; i < 48 && closed.getCount() > 0; i++) { // 48 MiB, more than the 32 MiB bound
+                r.writeChunk(mib);
+                Thread.sleep(5);
+            }
+            assertTrue(closed.await(10, TimeUnit.SECONDS), "the stream was cut and its onClose ran");
+        }
+        assertEquals(200, get(m.member().clientPort(), "/version").statusCode());
+    }
+
+    @Test
     void closingTheMemberEndsAnOpenStreamPromptly() throws Exception {
         CountDownLatch closed = new CountDownLatch(1);
         streamClosed.set(closed);

@@ -3,6 +3,7 @@ package io.metastore.server.clientport;
 import io.metastore.server.http.HttpResponder;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -32,6 +33,12 @@ final class NettyHttpResponder implements HttpResponder {
     private static final Logger LOG = LoggerFactory.getLogger(NettyHttpResponder.class);
 
     private enum State { NEW, STREAMING, DONE }
+
+    /**
+     * A stream whose client stops reading cannot hold memory without bound: past this many unwritten bytes the
+     * connection is cut (its onClose runs; a watch route then cancels its watch). Routes that can wait should.
+     */
+    static final long MAX_PENDING_STREAM_BYTES = 32L * 1024 * 1024;
 
     private final ChannelHandlerContext ctx;
     private final Runnable whenDone;
@@ -103,9 +110,17 @@ final class NettyHttpResponder implements HttpResponder {
             return; // an empty chunk would end the chunked body
         }
         onLoop(() -> {
-            if (state == State.STREAMING) {
-                ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(chunk)));
+            if (state != State.STREAMING) {
+                return;
             }
+            ChannelOutboundBuffer pending = ctx.channel().unsafe().outboundBuffer();
+            if (pending != null && pending.totalPendingWriteBytes() + chunk.length > MAX_PENDING_STREAM_BYTES) {
+                LOG.warn("HTTP stream to {} cut: the client is not reading ({} bytes unsent)",
+                        ctx.channel().remoteAddress(), pending.totalPendingWriteBytes());
+                ctx.close();
+                return;
+            }
+            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(chunk)));
         });
     }
 
