@@ -357,11 +357,6 @@ public final class MetaStore implements AutoCloseable {
         return opsHttpRoutes;
     }
 
-    /** The open HTTP/1.1 connections (tests). */
-    HttpConnections httpConnections() {
-        return httpConnections;
-    }
-
     /**
      * Serves the client URLs: plaintext on the http:// ones, TLS with {@code tlsContext} on the https:// ones (a
      * separate Netty server, since a server has one transport security), in the order the URLs first name them.
@@ -479,7 +474,9 @@ public final class MetaStore implements AutoCloseable {
         }
         closed = true;
         grpc.forEach(Server::shutdown);
-        // grpc's shutdown does not reach HTTP/1.1 connections, and it waits for them (each began as a transport)
+        // grpc closes the HTTP/1.1 connections it accepted only once its listeners are down, and never those of the
+        // HTTP-only listeners; its termination waits for them (each began as a grpc transport). Close them all now:
+        // an open stream ends with its terminating chunk and its route's onClose runs.
         httpListeners.forEach(HttpListener::close);
         httpConnections.close(1000);
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for

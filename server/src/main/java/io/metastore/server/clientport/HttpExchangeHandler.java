@@ -123,7 +123,7 @@ final class HttpExchangeHandler extends ChannelDuplexHandler {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
-            if (current == null || !current.streaming()) { // a quiet watch stream is not idle
+            if (current == null) { // a quiet watch stream, or a route still working, is not idle
                 ctx.close();
             }
         } else {
