@@ -7,8 +7,8 @@ import java.util.List;
  * Which application protocol a TLS client port agrees to, given what the client offers. A port serving both gRPC
  * and HTTP/1.1 cannot simply prefer h2 (as etcd's Go server does): curl offers "h2, http/1.1" and would then send its
  * JSON over HTTP/2, which grpc-java rejects; nor offer only h2, which fails every HTTP/1.1 client. Measured offers:
- * etcdctl (grpc-go) and jetcd (grpc-java's GrpcSslContexts) offer "h2" alone, curl offers "h2, http/1.1", Python
- * requests and curl --http1.1 offer "http/1.1". So: h2 when the client offers h2 but not http/1.1 (every gRPC
+ * etcdctl (grpc-go) and jetcd (grpc-java's GrpcSslContexts) offer "h2" alone, curl and java.net.http offer
+ * "h2, http/1.1", Python requests and curl --http1.1 offer "http/1.1". So: h2 when the client offers h2 but not http/1.1 (every gRPC
  * client), else http/1.1 when offered, else no ALPN at all (the first bytes then decide, as on a plaintext port).
  */
 final class AlpnChoice {
