@@ -1,8 +1,19 @@
 package io.metastore.server;
 
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
+import io.grpc.ServerCredentials;
+import io.grpc.netty.NettyServerBuilder;
+import io.metastore.server.clientport.ClientPortNegotiator;
+import io.metastore.server.clientport.HttpConnections;
+import io.metastore.server.clientport.HttpListener;
+import io.metastore.server.clientport.HttpPipeline;
+import io.metastore.server.http.ClientHttpRoutes;
+import io.metastore.server.http.HttpRoute;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.metastore.raft.LeadershipListener;
 import io.metastore.raft.RaftLatencyListener;
@@ -90,6 +101,14 @@ public final class MetaStore implements AutoCloseable {
     private final ExecutorService maintenanceExecutor;
     /** One server for the http:// client URLs and one for the https:// ones (either may be absent). */
     private final List<Server> grpc;
+    /** HTTP routes: the ops ones (health, metrics) alone on the metrics URLs, all of them on the client URLs. */
+    private final ClientHttpRoutes opsHttpRoutes;
+    private final ClientHttpRoutes clientHttpRoutes;
+    /** Every HTTP/1.1 connection, on the client port or an HTTP-only listener: closed at shutdown. */
+    private final HttpConnections httpConnections = new HttpConnections();
+    /** --listen-client-http-urls and --listen-metrics-urls, on their own small event loop group (null if none). */
+    private final List<HttpListener> httpListeners = new ArrayList<>();
+    private EventLoopGroup httpListenerLoop;
     private final WatchService watchService;
     private final LeaseService leaseService;
     private final List<InetSocketAddress> clientAddresses;
@@ -175,13 +194,36 @@ public final class MetaStore implements AutoCloseable {
         this.authInterceptor = new AuthInterceptor(auth, applier::awaitApplied, config.requestTimeout().toMillis(),
                 config.tls().client().clientCertAuth());
         this.coordination = new CoordinationServices();
-        this.grpc = startGrpc(tls.clientListener());
+        // ops: /metrics, /health, /livez, /readyz (the metrics URLs serve these alone); the client URLs add /version
+        // and the gateway's /v3/ (etcd's mux)
+        this.opsHttpRoutes = new ClientHttpRoutes();
+        this.clientHttpRoutes = new ClientHttpRoutes().include(opsHttpRoutes);
+        opsRoutes.forEach((path, route) -> {
+            if (path.equals("/version")) {
+                clientHttpRoutes.exact(path, route); // etcd's metrics URLs serve no /version
+            } else {
+                opsHttpRoutes.exact(path, route);
+            }
+        });
+        HttpPipeline clientHttp = new HttpPipeline(clientHttpRoutes, config.maxRequestBytes(),
+                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections, HttpPipeline.ETCD_CORS_HEADERS);
+        // etcd 3.5+: with --listen-client-http-urls the client URLs serve gRPC only, the HTTP URLs HTTP only
+        boolean separateHttp = !config.listenClientHttpUrls().isEmpty();
+        this.grpc = startGrpc(tls.clientListener(), separateHttp ? null : clientHttp);
+        try {
+            startHttpListeners(tls.clientListener(), clientHttp);
+        } catch (IOException | RuntimeException e) {
+            grpc.forEach(Server::shutdownNow);
+            stopHttpListeners();
+            throw e;
+        }
         // Lock/Election are clients of this member's own KV/Lease/Watch handlers (any listener has them all)
         coordination.bindTo(grpc.get(0));
         TlsSessionRelay tlsSessions = new TlsSessionRelay();
         // metrics last, so outermost: etcd's gateway is a gRPC client of its own server, its calls are counted
         this.gatewayChannel = new LocalClientChannel(() -> grpc.get(0), tlsSessions.interceptor(), metrics.grpc());
         this.gateway = JsonGateway.forMember(gatewayChannel.channel(), tlsSessions);
+        JsonGateway.PREFIXES.forEach(prefix -> clientHttpRoutes.prefix(prefix, gateway));
         this.publisher = startPublisher();
     }
 
@@ -356,11 +398,22 @@ public final class MetaStore implements AutoCloseable {
                 .build();
     }
 
+    /** The routes served next to gRPC on the client URLs (or on --listen-client-http-urls); register at start. */
+    ClientHttpRoutes clientHttpRoutes() {
+        return clientHttpRoutes;
+    }
+
+    /** The routes the --listen-metrics-urls serve (and the client URLs too); register at start. */
+    ClientHttpRoutes opsHttpRoutes() {
+        return opsHttpRoutes;
+    }
+
     /**
      * Serves the client URLs: plaintext on the http:// ones, TLS with {@code tlsContext} on the https:// ones (a
      * separate Netty server, since a server has one transport security), in the order the URLs first name them.
+     * With {@code http} each port also serves HTTP/1.1 (the first bytes of a connection decide); without, gRPC only.
      */
-    private List<Server> startGrpc(SslContext tlsContext) throws IOException {
+    private List<Server> startGrpc(SslContext tlsContext, HttpPipeline http) throws IOException {
         ContainingInterceptor containing = new ContainingInterceptor(); // contains what the handlers throw
         ClientLimits limits = config.limits();
         java.util.Map<Boolean, NettyServerBuilder> builders = new java.util.LinkedHashMap<>();
@@ -368,15 +421,13 @@ public final class MetaStore implements AutoCloseable {
             InetSocketAddress a = clientAddresses.get(i);
             boolean secure = TransportSecurity.secure(config.listenClientUrls().get(i));
             NettyServerBuilder b = builders.get(secure);
-            builders.put(secure, b == null ? NettyServerBuilder.forAddress(a) : b.addListenAddress(a));
+            ServerCredentials credentials = ClientPortNegotiator.credentials(secure ? tlsContext : null, http);
+            builders.put(secure, b == null ? NettyServerBuilder.forAddress(a, credentials) : b.addListenAddress(a));
         }
         List<Server> servers = new ArrayList<>();
         try {
             for (var e : builders.entrySet()) {
                 NettyServerBuilder b = e.getValue();
-                if (e.getKey()) {
-                    b.sslContext(tlsContext);
-                }
                 servers.add(b
                         .intercept(metrics.grpc()) // outermost: counts calls the guard or auth refuse, as etcd
                         .directExecutor() // handlers never block: they hand work to Raft or answer from memory
@@ -407,6 +458,32 @@ public final class MetaStore implements AutoCloseable {
         }
         metrics.grpc().initialize(servers.get(0).getServices());
         return List.copyOf(servers);
+    }
+
+    /** --listen-client-http-urls (every HTTP route) and --listen-metrics-urls (the ops routes only). */
+    private void startHttpListeners(SslContext tlsContext, HttpPipeline clientHttp) throws IOException {
+        if (config.listenClientHttpUrls().isEmpty() && config.listenMetricsUrls().isEmpty()) {
+            return;
+        }
+        httpListenerLoop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("http-listener", true),
+                NioIoHandler.newFactory());
+        HttpPipeline opsHttp = new HttpPipeline(opsHttpRoutes, config.maxRequestBytes(),
+                HttpPipeline.DEFAULT_IDLE_TIMEOUT, httpConnections, java.util.Map.of());
+        for (String url : config.listenClientHttpUrls()) {
+            httpListeners.add(HttpListener.start(addresses(List.of(url)).get(0),
+                    TransportSecurity.secure(url) ? tlsContext : null, clientHttp, httpListenerLoop));
+        }
+        for (String url : config.listenMetricsUrls()) {
+            httpListeners.add(HttpListener.start(addresses(List.of(url)).get(0),
+                    TransportSecurity.secure(url) ? tlsContext : null, opsHttp, httpListenerLoop));
+        }
+    }
+
+    private void stopHttpListeners() {
+        httpListeners.forEach(HttpListener::close);
+        if (httpListenerLoop != null) {
+            httpListenerLoop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
     }
 
     private static List<InetSocketAddress> addresses(List<String> urls) {
@@ -491,6 +568,11 @@ public final class MetaStore implements AutoCloseable {
         closed = true;
         health.enterTerminalState(); // health watchers hear NOT_SERVING before the listener goes
         grpc.forEach(Server::shutdown);
+        // grpc closes the HTTP/1.1 connections it accepted only once its listeners are down, and never those of the
+        // HTTP-only listeners; its termination waits for them (each began as a grpc transport). Close them all now:
+        // an open stream ends with its terminating chunk and its route's onClose runs.
+        httpListeners.forEach(HttpListener::close);
+        httpConnections.close(1000);
         // streams never end by themselves: end them so in-flight unary calls are all the grace period waits for
         watchService.shutdown();
         leaseService.shutdown();
@@ -507,6 +589,7 @@ public final class MetaStore implements AutoCloseable {
                 g.shutdownNow();
             }
         }
+        stopHttpListeners();
         publisher.shutdownNow();
         gatewayChannel.close();
         coordination.close();

@@ -24,6 +24,9 @@ import java.util.List;
  * @param logFormat              etcd's --log-format: "json" (zap's shape) or "console"
  * @param warningApplyDuration   etcd's --warning-apply-duration: applying one entry for longer logs a warning
  * @param configFile             the --config-file the settings were read from, or null
+ * @param listenClientHttpUrls   etcd's --listen-client-http-urls: when not empty these serve HTTP only (gateway,
+ *                               /version, /health, /metrics) and the --listen-client-urls serve gRPC only
+ * @param listenMetricsUrls      etcd's --listen-metrics-urls: HTTP only, /metrics and the health endpoints
  */
 public record ServerConfig(
         String name,
@@ -55,7 +58,9 @@ public record ServerConfig(
         List<String> logOutputs,
         String logFormat,
         Duration warningApplyDuration,
-        Path configFile) {
+        Path configFile,
+        List<String> listenClientHttpUrls,
+        List<String> listenMetricsUrls) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -87,8 +92,10 @@ public record ServerConfig(
         b.leaderLeaseReads = leaderLeaseReads;
         b.authToken = authToken; b.authTokenTtl = authTokenTtl; b.bcryptCost = bcryptCost;
         b.tls = new TransportSecurity.Builder(tls);
+        b.limits = limits;
         b.logOutputs = logOutputs; b.logFormat = logFormat; b.warningApplyDuration = warningApplyDuration;
         b.configFile = configFile;
+        b.listenClientHttpUrls = listenClientHttpUrls; b.listenMetricsUrls = listenMetricsUrls;
         return b;
     }
 
@@ -111,6 +118,13 @@ public record ServerConfig(
     /** etcd's --initial-cluster-state existing: this member joins a running cluster that MemberAdd prepared. */
     public boolean joinsExistingCluster() {
         return "existing".equals(initialClusterState);
+    }
+
+    /** The URLs that take client connections, gRPC or HTTP (--listen-client-urls then --listen-client-http-urls). */
+    public List<String> clientListenUrls() {
+        List<String> out = new java.util.ArrayList<>(listenClientUrls);
+        out.addAll(listenClientHttpUrls);
+        return List.copyOf(out);
     }
 
     public long effectiveQuotaBytes() {
@@ -149,6 +163,8 @@ public record ServerConfig(
         public String logFormat = "json";
         public Duration warningApplyDuration = Duration.ofMillis(100);
         public Path configFile = null;
+        public List<String> listenClientHttpUrls = List.of();
+        public List<String> listenMetricsUrls = List.of();
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
@@ -175,6 +191,13 @@ public record ServerConfig(
             return this;
         }
 
+        /** See {@link ServerConfig#clientListenUrls()}. */
+        public List<String> clientListenUrls() {
+            List<String> out = new java.util.ArrayList<>(listenClientUrls);
+            out.addAll(listenClientHttpUrls);
+            return List.copyOf(out);
+        }
+
         public ServerConfig build() {
             return new ServerConfig(name, dataDir, List.copyOf(listenClientUrls), List.copyOf(advertiseClientUrls),
                     List.copyOf(listenPeerUrls), List.copyOf(initialAdvertisePeerUrls), List.copyOf(initialCluster),
@@ -182,7 +205,8 @@ public record ServerConfig(
                     autoCompactionRetention, maxRequestBytes, maxTxnOps, heartbeatInterval, electionTimeout,
                     snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
                     authToken, authTokenTtl, bcryptCost, tls.build(), limits, List.copyOf(logOutputs), logFormat,
-                    warningApplyDuration, configFile);
+                    warningApplyDuration, configFile, List.copyOf(listenClientHttpUrls),
+                    List.copyOf(listenMetricsUrls));
         }
     }
 }

@@ -3,7 +3,7 @@ package io.metastore.server;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyChannelBuilder;
 import io.metastore.proto.etcdserverpb.ClusterGrpc;
 import io.metastore.proto.etcdserverpb.KVGrpc;
 import io.metastore.proto.etcdserverpb.LeaseGrpc;

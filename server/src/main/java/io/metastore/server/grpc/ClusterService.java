@@ -27,7 +27,7 @@ public final class ClusterService extends ClusterGrpc.ClusterImplBase implements
     }
 
     /** @param forwardingTls for calls forwarded to the leader's https:// client URL; null for the JVM's defaults */
-    public ClusterService(EtcdServer server, io.grpc.netty.shaded.io.netty.handler.ssl.SslContext forwardingTls) {
+    public ClusterService(EtcdServer server, io.netty.handler.ssl.SslContext forwardingTls) {
         this.server = server;
         this.leaderChannels = new LeaderChannels(forwardingTls);
     }

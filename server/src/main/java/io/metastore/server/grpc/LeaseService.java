@@ -26,7 +26,7 @@ public final class LeaseService extends LeaseGrpc.LeaseImplBase {
     }
 
     /** @param forwardingTls for calls forwarded to the leader's https:// client URL; null for the JVM's defaults */
-    public LeaseService(EtcdServer server, io.grpc.netty.shaded.io.netty.handler.ssl.SslContext forwardingTls) {
+    public LeaseService(EtcdServer server, io.netty.handler.ssl.SslContext forwardingTls) {
         this.server = server;
         this.leaderChannels = new LeaderChannels(forwardingTls);
     }

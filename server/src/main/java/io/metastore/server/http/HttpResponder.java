@@ -8,6 +8,14 @@ package io.metastore.server.http;
  */
 public interface HttpResponder {
 
+    /**
+     * Adds a header to the response, before {@link #respond} or {@link #startStream} (ignored after). The transport
+     * sets Content-Type, Content-Length / Transfer-Encoding and Date itself. Returns this for chaining.
+     */
+    default HttpResponder header(String name, String value) {
+        return this;
+    }
+
     /** A whole response with a Content-Length. */
     void respond(int status, String contentType, byte[] body);
 

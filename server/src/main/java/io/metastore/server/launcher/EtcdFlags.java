@@ -5,6 +5,7 @@ import io.metastore.server.ServerConfig;
 import io.metastore.server.ServerConfig.InitialMember;
 import io.metastore.server.ServerConfig.StorageEngine;
 import io.metastore.server.watch.WatchHub;
+import io.metastore.server.tls.TransportSecurity;
 
 import java.math.BigInteger;
 import java.net.URI;
@@ -60,6 +61,12 @@ public final class EtcdFlags {
             new Flag("advertise-client-urls", "http://localhost:2379",
                     "List of this member's client URLs to advertise to the public.",
                     (b, v) -> b.advertiseClientUrls = urls(v, false)),
+            new Flag("listen-client-http-urls", "", "List of URLs to listen on for HTTP traffic only (the JSON "
+                    + "gateway, /version, /health, /metrics); when set, --listen-client-urls serve gRPC only.",
+                    (b, v) -> b.listenClientHttpUrls = v.isEmpty() ? List.of() : urls(v, true)),
+            new Flag("listen-metrics-urls", "", "List of additional URLs to listen on that respond to the "
+                    + "metrics and health endpoints only.",
+                    (b, v) -> b.listenMetricsUrls = v.isEmpty() ? List.of() : urls(v, true)),
             new Flag("listen-peer-urls", "http://localhost:2380", "List of URLs to listen on for peer traffic.",
                     (b, v) -> b.listenPeerUrls = urls(v, true)),
             new Flag("initial-advertise-peer-urls", "http://localhost:2380",
@@ -187,7 +194,6 @@ public final class EtcdFlags {
         NOT_IMPLEMENTED.put("logger", false);                        // not implemented: always zap-shaped logs
         NOT_IMPLEMENTED.put("enable-v2", true);                      // not implemented: v3 API only (etcd 3.6 too)
         NOT_IMPLEMENTED.put("metrics", false);                       // not implemented: basic|extensive detail
-        NOT_IMPLEMENTED.put("listen-metrics-urls", false);           // not implemented: no separate metrics listener
         // TLS flags we lack: refused when set (see REFUSED_WHEN_SET), never silently ignored
         NOT_IMPLEMENTED.put("client-crl-file", false);               // not implemented: no revocation lists
         NOT_IMPLEMENTED.put("peer-crl-file", false);                 // not implemented: no revocation lists
@@ -369,7 +375,9 @@ public final class EtcdFlags {
             throw new FlagException("--advertise-client-urls is required when --listen-client-urls is set explicitly");
         }
         try { // TLS: etcd's Validate, then what its listeners refuse (https without a certificate, ...)
-            b.tls.build().validate(b.listenClientUrls, b.listenPeerUrls);
+            TransportSecurity tls = b.tls.build();
+            tls.validate(b.clientListenUrls(), b.listenPeerUrls);
+            tls.validateMetrics(b.listenMetricsUrls);
         } catch (IllegalArgumentException e) {
             throw new FlagException(e.getMessage());
         }

@@ -1,11 +1,12 @@
 package io.metastore.server.tls;
 
-import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SslProvider;
-import io.grpc.netty.shaded.io.netty.handler.ssl.SupportedCipherSuiteFilter;
+import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.metastore.raft.RaftTls;
 import io.metastore.server.ServerConfig;
 import org.slf4j.Logger;
@@ -42,20 +43,24 @@ public final class ServerTls {
     public static ServerTls create(ServerConfig config) throws TlsConfigException {
         TransportSecurity ts = config.tls();
         try {
-            ts.validate(config.listenClientUrls(), config.listenPeerUrls());
+            ts.validate(config.clientListenUrls(), config.listenPeerUrls());
+            ts.validateMetrics(config.listenMetricsUrls());
         } catch (IllegalArgumentException e) {
             throw new TlsConfigException(e.getMessage(), e);
         }
         try {
-            boolean clientTls = config.listenClientUrls().stream().anyMatch(TransportSecurity::secure);
+            // the client certificate serves every client-side listener: gRPC, HTTP-only and metrics URLs alike
+            List<String> clientUrls = new ArrayList<>(config.clientListenUrls());
+            clientUrls.addAll(config.listenMetricsUrls());
+            boolean clientTls = clientUrls.stream().anyMatch(TransportSecurity::secure);
             boolean peerTls = config.listenPeerUrls().stream().anyMatch(TransportSecurity::secure);
-            warnIgnored("client", config.listenClientUrls(), ts.client(), "--client-cert-auth");
+            warnIgnored("client", clientUrls, ts.client(), "--client-cert-auth");
             warnIgnored("peer", config.listenPeerUrls(), ts.peer(), "--peer-client-cert-auth");
 
             // without an https:// client URL etcd ignores the client certificate flags: so do we (forwarding to an
             // https:// leader then trusts the JVM's store and presents no certificate)
             Resolved client = clientTls ? resolve(ts.client(), config.dataDir().resolve("fixtures").resolve("client"),
-                    config.listenClientUrls(), ts.selfSignedCertValidityYears(), "client")
+                    clientUrls, ts.selfSignedCertValidityYears(), "client")
                     : new Resolved(TransportSecurity.Side.NONE, null, false);
             Resolved peer = peerTls ? resolve(ts.peer(), config.dataDir().resolve("fixtures").resolve("peer"),
                     config.listenPeerUrls(), ts.selfSignedCertValidityYears(), "peer") : null;
@@ -79,7 +84,11 @@ public final class ServerTls {
         }
     }
 
-    /** For the https:// client URLs; null when there are none. */
+    /**
+     * For the https:// client URLs; null when there are none. Built without ALPN: the client port picks the
+     * protocol per connection (gRPC's h2 or HTTP/1.1, see clientport.AlpnChoice), so hand it to
+     * {@code ClientPortNegotiator} or {@code HttpListener}, not to a plain grpc server builder.
+     */
     public SslContext clientListener() {
         return clientListener;
     }
@@ -141,7 +150,9 @@ public final class ServerTls {
     }
 
     private static SslContext listenerContext(Resolved r, TransportSecurity ts) throws IOException {
-        SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forServer(r.keyManager()), SslProvider.JDK);
+        // grpc's cipher list, not its ALPN (h2 only): the client port applies its own rule to each engine
+        SslContextBuilder b = GrpcSslContexts.configure(SslContextBuilder.forServer(r.keyManager()), SslProvider.JDK)
+                .applicationProtocolConfig(ApplicationProtocolConfig.DISABLED);
         if (r.side().requiresClientCert()) {
             b.clientAuth(ClientAuth.REQUIRE).trustManager(clientVerifier(r.side()));
         }

@@ -138,6 +138,20 @@ public record TransportSecurity(Side client, Side peer, String minVersion, Strin
         }
     }
 
+    /**
+     * etcd serves https:// --listen-metrics-urls with the client certificate; without one its listener refuses.
+     *
+     * @throws IllegalArgumentException the first problem, in etcd's words
+     */
+    public void validateMetrics(List<String> listenMetricsUrls) {
+        for (String u : listenMetricsUrls) {
+            if (secure(u) && client.empty() && !client.autoTls()) {
+                throw new IllegalArgumentException("cannot listen on TLS for " + URI.create(u).getAuthority()
+                        + ": KeyFile and CertFile are not presented");
+            }
+        }
+    }
+
     private static void checkPair(Side s) {
         if (!s.empty() && (s.certFile() == null || s.keyFile() == null)) {
             throw new IllegalArgumentException("KeyFile and CertFile must both be present[key: "

@@ -181,7 +181,7 @@ class EtcdFlagsTest {
     void notImplementedFlagsAreAcceptedAndIgnored() throws Exception {
         ServerConfig defaults = ServerConfig.builder("default").build();
         assertEquals(defaults, parse("--logger", "zap", "--enable-v2", "--metrics", "basic",
-                "--listen-metrics-urls", "http://0.0.0.0:2381", "--auto-tls=false", "--peer-auto-tls=false",
+                "--auto-tls=false", "--peer-auto-tls=false",
                 "--client-cert-auth=false", "--enable-pprof=true", "--force-new-cluster=0", "--strict-reconfig-check",
                 "--pre-vote=t", "--max-snapshots", "5", "--max-wals", "5", "--initial-election-tick-advance=false",
                 "--log-format", "json", "--experimental-initial-corrupt-check", "--feature-gates=A=true"));
@@ -484,5 +484,42 @@ class EtcdFlagsTest {
                 Map.entry("9223372036854ms775us808ns", "time: invalid duration \"9223372036854ms775us808ns\""));
         bad.forEach((text, want) -> assertEquals(want,
                 assertThrows(IllegalArgumentException.class, () -> GoDuration.parse(text), text).getMessage(), text));
+    }
+
+    // ---- HTTP-only listeners ----
+
+    @Test
+    void httpAndMetricsListenersAreEmptyByDefault() throws Exception {
+        ServerConfig c = parse();
+        assertEquals(List.of(), c.listenClientHttpUrls());
+        assertEquals(List.of(), c.listenMetricsUrls());
+    }
+
+    @Test
+    void httpAndMetricsListenUrlsParseLikeTheOtherListenUrls() throws Exception {
+        ServerConfig c = parse("--listen-client-http-urls=http://127.0.0.1:2381, http://127.0.0.1:2381,"
+                + "http://[::1]:2381", "--listen-metrics-urls", "http://0.0.0.0:2382");
+        assertEquals(List.of("http://127.0.0.1:2381", "http://[::1]:2381"), c.listenClientHttpUrls());
+        assertEquals(List.of("http://0.0.0.0:2382"), c.listenMetricsUrls());
+        assertEquals(List.of("http://127.0.0.1:2383"),
+                EtcdFlags.parse(new String[0], Map.of("ETCD_LISTEN_METRICS_URLS", "http://127.0.0.1:2383")).listenMetricsUrls());
+    }
+
+    @Test
+    void httpAndMetricsListenUrlsAreChecked() {
+        assertEquals("invalid value \"unix://x\" for --listen-metrics-urls: \"unix://x\" is not an http:// or "
+                + "https:// URL", error("--listen-metrics-urls=unix://x"));
+        assertEquals("invalid value \"http://example.com:2381\" for --listen-client-http-urls: expected IP in URL "
+                + "for binding (http://example.com:2381)", error("--listen-client-http-urls=http://example.com:2381"));
+        assertEquals("invalid value \"http://127.0.0.1\" for --listen-metrics-urls: \"http://127.0.0.1\" must "
+                + "have the form http://host:port", error("--listen-metrics-urls=http://127.0.0.1"));
+    }
+
+    @Test
+    void httpsHttpAndMetricsListenersNeedTheClientCertificate() {
+        assertEquals("TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2381 "
+                + "with HTTPS scheme", error("--listen-client-http-urls=https://127.0.0.1:2381"));
+        assertEquals("cannot listen on TLS for 127.0.0.1:2382: KeyFile and CertFile are not presented",
+                error("--listen-metrics-urls=https://127.0.0.1:2382"));
     }
 }

@@ -1,7 +1,7 @@
 package io.metastore.server.process;
 
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyChannelBuilder;
 import io.metastore.proto.etcdserverpb.KVGrpc;
 import io.metastore.proto.etcdserverpb.LeaseGrpc;
 import io.metastore.proto.etcdserverpb.MaintenanceGrpc;

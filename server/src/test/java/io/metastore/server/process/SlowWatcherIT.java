@@ -6,7 +6,7 @@ import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import io.metastore.proto.etcdserverpb.KVGrpc;
 import io.metastore.proto.etcdserverpb.PutRequest;
@@ -225,7 +225,7 @@ class SlowWatcherIT {
         for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
             used += pool.getMemoryUsed();
         }
-        long netty = io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent.usedDirectMemory();
+        long netty = io.netty.util.internal.PlatformDependent.usedDirectMemory();
         return used + Math.max(0, netty);
     }
 

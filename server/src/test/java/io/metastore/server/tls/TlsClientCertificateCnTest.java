@@ -12,9 +12,10 @@ import io.grpc.ServerInterceptors;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.metastore.server.ServerConfig;
+import io.metastore.server.clientport.ClientPortNegotiator;
 import io.metastore.server.grpc.ClientCertificates;
 
 import java.net.InetSocketAddress;
@@ -67,8 +68,8 @@ class TlsClientCertificateCnTest {
                 return next.startCall(call, headers);
             }
         };
-        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-                .sslContext(tls.clientListener())
+        Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0),
+                        ClientPortNegotiator.credentials(tls.clientListener(), null))
                 .addService(ServerInterceptors.intercept(new HealthStatusManager().getHealthService(), capture))
                 .build().start();
         ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort())
