@@ -103,7 +103,8 @@ class ClientPortTest {
 
         HttpResponse<String> version = get(port, "/version");
         assertEquals(200, version.statusCode());
-        assertEquals("{\"etcdserver\":\"" + EtcdServer.VERSION + "\",\"etcdcluster\":\"" + EtcdServer.VERSION + "\"}",
+        assertEquals("{\"etcdserver\":\"" + EtcdServer.VERSION + "\",\"etcdcluster\":\"" + EtcdServer.VERSION
+                + "\",\"storage\":\"" + EtcdServer.STORAGE_VERSION + "\"}",
                 version.body());
         assertEquals("application/json", version.headers().firstValue("content-type").orElseThrow());
 
@@ -123,7 +124,7 @@ class ClientPortTest {
             out.flush();
             String first = readResponse(in);
             assertTrue(first.startsWith("HTTP/1.1 200 OK\r\n"), first);
-            assertTrue(first.endsWith("\"etcdcluster\":\"" + EtcdServer.VERSION + "\"}"), first);
+            assertTrue(first.endsWith("\"storage\":\"" + EtcdServer.STORAGE_VERSION + "\"}"), first);
             // the same connection, a second request, plus a pipelined third one behind it
             out.write(("POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
                     + "GET /test/echo?third HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
