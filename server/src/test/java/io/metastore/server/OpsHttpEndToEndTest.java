@@ -69,6 +69,9 @@ class OpsHttpEndToEndTest {
         // curl -d sends a form content type; etcd's gateway ignores it and so do we
         String put = curl("-d", "{\"key\":\"b3BzL2s=\",\"value\":\"djE=\"}", client + "/v3/kv/put");
         assertTrue(put.startsWith("{\"header\":{\"cluster_id\":\""), put);
+        String headers = curl("-D", "-", "-o", "/dev/null", "-d", "{\"key\":\"b3BzL2s=\"}", client + "/v3/kv/range");
+        assertTrue(headers.contains("Grpc-Metadata-Content-Type: application/grpc\r\n"), headers);
+        assertTrue(headers.contains("Content-Type: application/json\r\n"), headers);
         String range = curl("-d", "{\"key\":\"b3BzL2s=\"}", client + "/v3/kv/range");
         assertTrue(range.contains("\"kvs\":[{\"key\":\"b3BzL2s=\",\"create_revision\":\""), range);
         assertTrue(range.endsWith("\"value\":\"djE=\"}],\"count\":\"1\"}"), range);

@@ -75,6 +75,8 @@ public final class JsonGateway implements HttpRoute {
         if (tlsSessions != null && request.sslSession() != null) {
             release = tlsSessions.attach(request.sslSession(), headers)::close;
         }
+        // grpc-gateway forwards the gRPC response's headers as Grpc-Metadata-*; etcd's clients see this one
+        response.header("Grpc-Metadata-Content-Type", "application/grpc");
         ClientCall<Message, Message> call = channel.newCall(method, CallOptions.DEFAULT);
         if (method.getType() == MethodDescriptor.MethodType.UNARY) {
             Message single = requests.isEmpty() ? GatewayMethods.requestPrototype(method) : requests.get(0);
