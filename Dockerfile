@@ -17,18 +17,25 @@
 ARG BASE=debian:bookworm-slim
 
 # ---- the runtime's Java: JRE and curl (for the health check) ----
+# (man1: slim images drop /usr/share/man, and the JRE's update-alternatives links its man page there.)
 FROM ${BASE} AS jre
-RUN if ! command -v java >/dev/null || ! command -v curl >/dev/null; then \
-      apt-get update \
-      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jre-headless curl \
+RUN pkgs=""; \
+    command -v java >/dev/null || pkgs="openjdk-17-jre-headless"; \
+    command -v curl >/dev/null || pkgs="$pkgs curl"; \
+    if [ -n "$pkgs" ]; then \
+      mkdir -p /usr/share/man/man1 && apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 
 # ---- the build's tools: JDK and Maven ----
 FROM jre AS toolchain
-RUN if ! command -v javac >/dev/null || ! command -v mvn >/dev/null; then \
-      apt-get update \
-      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openjdk-17-jdk-headless maven \
+RUN pkgs=""; \
+    command -v javac >/dev/null || pkgs="openjdk-17-jdk-headless"; \
+    command -v mvn >/dev/null || pkgs="$pkgs maven"; \
+    if [ -n "$pkgs" ]; then \
+      mkdir -p /usr/share/man/man1 && apt-get update \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $pkgs \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 
