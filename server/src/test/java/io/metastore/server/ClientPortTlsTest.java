@@ -87,6 +87,19 @@ class ClientPortTlsTest {
     }
 
     @Test
+    void theJsonGatewayAndHealthServeOverTlsOnTheSamePort() throws Exception {
+        String[] tls = {"--cacert", ca.caFile().toString(), "--cert", alice.cert().toString(), "--key",
+                alice.key().toString()};
+        Curl.Result put = Curl.run(concat(tls, "-sS", "-d", "{\"key\":\"dGxzL2s=\",\"value\":\"dHY=\"}",
+                base + "/v3/kv/put"));
+        assertTrue(put.stdout().startsWith("{\"header\":{\"cluster_id\":"), put::toString);
+        Curl.Result range = Curl.run(concat(tls, "-sS", "-d", "{\"key\":\"dGxzL2s=\"}", base + "/v3/kv/range"));
+        assertTrue(range.stdout().endsWith("\"value\":\"dHY=\"}],\"count\":\"1\"}"), range::toString);
+        Curl.Result health = Curl.run(concat(tls, "-sS", base + "/health"));
+        assertEquals("{\"health\":\"true\",\"reason\":\"\"}", health.stdout(), health::toString);
+    }
+
+    @Test
     void anHttpsMetricsUrlUsesTheClientCertificateSettings() throws Exception {
         String[] tls = {"--cacert", ca.caFile().toString(), "--cert", alice.cert().toString(), "--key",
                 alice.key().toString()};
