@@ -124,7 +124,7 @@ public final class MetaStore implements AutoCloseable {
     private final LocalClientChannel gatewayChannel;
     private final JsonGateway gateway;
     private final CompletableFuture<Void> removed = new CompletableFuture<>();
-    private final MemberMetrics metrics = new MemberMetrics();
+    private final MemberMetrics metrics;
     private final HealthStatusManager health = new HealthStatusManager();
     /** Set once the server exists; leadership events may arrive before (during the Raft start). */
     private volatile HealthServingStatus servingStatus;
@@ -136,6 +136,7 @@ public final class MetaStore implements AutoCloseable {
 
     private MetaStore(ServerConfig config) throws IOException {
         this.config = config;
+        this.metrics = new MemberMetrics("extensive".equals(config.metrics()));
         // before anything is opened: a refused TLS setting must not leave a half-started member behind
         ServerTls tls = ServerTls.create(config);
         ClusterIdentity identity = ClusterIdentity.fromConfig(config);
@@ -430,6 +431,7 @@ public final class MetaStore implements AutoCloseable {
                 NettyServerBuilder b = e.getValue();
                 servers.add(b
                         .intercept(metrics.grpc()) // outermost: counts calls the guard or auth refuse, as etcd
+                        .addStreamTracerFactory(metrics.grpcTraffic())
                         .directExecutor() // handlers never block: they hand work to Raft or answer from memory
                         .permitKeepAliveTime(limits.keepaliveMinTime().toNanos(), TimeUnit.NANOSECONDS)
                         .permitKeepAliveWithoutCalls(false) // etcd's PermitWithoutStream=false

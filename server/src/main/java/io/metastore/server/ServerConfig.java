@@ -26,6 +26,7 @@ import java.util.List;
  * @param configFile             the --config-file the settings were read from, or null
  * @param listenClientHttpUrls   etcd's --listen-client-http-urls: when not empty these serve HTTP only (gateway,
  *                               /version, /health, /metrics) and the --listen-client-urls serve gRPC only
+ * @param metrics                etcd's --metrics: "basic", or "extensive" (adds grpc_server_handling_seconds)
  * @param listenMetricsUrls      etcd's --listen-metrics-urls: HTTP only, /metrics and the health endpoints
  */
 public record ServerConfig(
@@ -60,7 +61,8 @@ public record ServerConfig(
         Duration warningApplyDuration,
         Path configFile,
         List<String> listenClientHttpUrls,
-        List<String> listenMetricsUrls) {
+        List<String> listenMetricsUrls,
+        String metrics) {
 
     public enum StorageEngine { ROCKSDB, MEMORY }
 
@@ -96,6 +98,7 @@ public record ServerConfig(
         b.logOutputs = logOutputs; b.logFormat = logFormat; b.warningApplyDuration = warningApplyDuration;
         b.configFile = configFile;
         b.listenClientHttpUrls = listenClientHttpUrls; b.listenMetricsUrls = listenMetricsUrls;
+        b.metrics = metrics;
         return b;
     }
 
@@ -165,6 +168,7 @@ public record ServerConfig(
         public Path configFile = null;
         public List<String> listenClientHttpUrls = List.of();
         public List<String> listenMetricsUrls = List.of();
+        public String metrics = "basic";
 
         public Builder dataDir(Path dir) { this.dataDir = dir; return this; }
         public Builder storageEngine(StorageEngine e) { this.storageEngine = e; return this; }
@@ -206,7 +210,7 @@ public record ServerConfig(
                     snapshotCount, logLevel, storageEngine, watchProgressNotifyInterval, leaderLeaseReads,
                     authToken, authTokenTtl, bcryptCost, tls.build(), limits, List.copyOf(logOutputs), logFormat,
                     warningApplyDuration, configFile, List.copyOf(listenClientHttpUrls),
-                    List.copyOf(listenMetricsUrls));
+                    List.copyOf(listenMetricsUrls), metrics);
         }
     }
 }

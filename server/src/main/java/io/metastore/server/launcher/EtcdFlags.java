@@ -92,6 +92,8 @@ public final class EtcdFlags {
                     (b, v) -> b.maxRequestBytes = (int) decimal(v, 1, Integer.MAX_VALUE)),
             new Flag("max-txn-ops", "128", "Maximum number of operations permitted in a transaction.",
                     (b, v) -> b.maxTxnOps = (int) decimal(v, 1, Integer.MAX_VALUE)),
+            new Flag("metrics", "basic", "Set level of detail for exported metrics, specify 'extensive' to include "
+                    + "server side grpc histogram metrics.", (b, v) -> b.metrics = oneOf(v, "basic", "extensive")),
             new Flag("max-concurrent-streams", "4294967295",
                     "Maximum concurrent streams that each client can open at a time.",
                     (b, v) -> b.limits = b.limits.withMaxConcurrentStreams(
@@ -193,7 +195,6 @@ public final class EtcdFlags {
     static {
         NOT_IMPLEMENTED.put("logger", false);                        // not implemented: always zap-shaped logs
         NOT_IMPLEMENTED.put("enable-v2", true);                      // not implemented: v3 API only (etcd 3.6 too)
-        NOT_IMPLEMENTED.put("metrics", false);                       // not implemented: basic|extensive detail
         // TLS flags we lack: refused when set (see REFUSED_WHEN_SET), never silently ignored
         NOT_IMPLEMENTED.put("client-crl-file", false);               // not implemented: no revocation lists
         NOT_IMPLEMENTED.put("peer-crl-file", false);                 // not implemented: no revocation lists

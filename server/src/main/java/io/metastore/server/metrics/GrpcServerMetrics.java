@@ -11,6 +11,7 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 import java.util.List;
@@ -22,12 +23,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * outermost interceptor, so calls refused by the guard or auth are counted too, as in etcd.
  */
 public final class GrpcServerMetrics implements ServerInterceptor {
+    /** etcd's clients send their API version ("3.4", ...) in this header (rpctypes.MetadataClientAPIVersionKey). */
+    private static final Metadata.Key<String> CLIENT_API_VERSION =
+            Metadata.Key.of("client-api-version", Metadata.ASCII_STRING_MARSHALLER);
+
     private final Counter started;
     private final Counter handled;
     private final Counter received;
     private final Counter sent;
+    private final Counter clientRequests;
+    /** go-grpc-prometheus's handling-time histogram, which etcd enables with --metrics=extensive; else null. */
+    private final Histogram handlingSeconds;
 
-    GrpcServerMetrics(PrometheusRegistry registry) {
+    GrpcServerMetrics(PrometheusRegistry registry, boolean extensive) {
         started = Counter.builder().name("grpc_server_started_total")
                 .help("Total number of RPCs started on the server.")
                 .labelNames("grpc_type", "grpc_service", "grpc_method").register(registry);
@@ -40,6 +48,16 @@ public final class GrpcServerMetrics implements ServerInterceptor {
         sent = Counter.builder().name("grpc_server_msg_sent_total")
                 .help("Total number of gRPC stream messages sent by the server.")
                 .labelNames("grpc_type", "grpc_service", "grpc_method").register(registry);
+        // etcd: server/etcdserver/api/v3rpc/metrics.go; the version is what the client says in its metadata
+        clientRequests = Counter.builder().name("etcd_server_client_requests_total")
+                .help("The total number of client requests per client version.")
+                .labelNames("type", "client_api_version").register(registry);
+        handlingSeconds = !extensive ? null : Histogram.builder().name("grpc_server_handling_seconds")
+                .help("Histogram of response latency (seconds) of gRPC that had been application-level handled by "
+                        + "the server.")
+                .labelNames("grpc_type", "grpc_service", "grpc_method")
+                .classicOnly().classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+                .register(registry);
     }
 
     /**
@@ -71,6 +89,10 @@ public final class GrpcServerMetrics implements ServerInterceptor {
         String svc = d.getServiceName();
         String method = d.getBareMethodName();
         started.labelValues(type, svc, method).inc();
+        String version = headers.get(CLIENT_API_VERSION);
+        clientRequests.labelValues(d.getType() == MethodDescriptor.MethodType.UNARY ? "unary" : "stream",
+                version == null ? "unknown" : version).inc();
+        long startNanos = handlingSeconds == null ? 0 : System.nanoTime();
         // a call ends once: closed by the handler, or cancelled by the client (then Go's handler returns Canceled)
         AtomicBoolean ended = new AtomicBoolean();
         ServerCall<Q, R> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
@@ -84,6 +106,7 @@ public final class GrpcServerMetrics implements ServerInterceptor {
             public void close(Status status, Metadata trailers) {
                 if (ended.compareAndSet(false, true)) {
                     handled.labelValues(type, svc, method, goCode(status.getCode())).inc();
+                    observeHandling(type, svc, method, startNanos);
                 }
                 super.close(status, trailers);
             }
@@ -99,10 +122,17 @@ public final class GrpcServerMetrics implements ServerInterceptor {
             public void onCancel() {
                 if (ended.compareAndSet(false, true)) {
                     handled.labelValues(type, svc, method, goCode(Status.Code.CANCELLED)).inc();
+                    observeHandling(type, svc, method, startNanos);
                 }
                 super.onCancel();
             }
         };
+    }
+
+    private void observeHandling(String type, String svc, String method, long startNanos) {
+        if (handlingSeconds != null) {
+            handlingSeconds.labelValues(type, svc, method).observe((System.nanoTime() - startNanos) / 1e9);
+        }
     }
 
     private static String type(MethodDescriptor.MethodType t) {

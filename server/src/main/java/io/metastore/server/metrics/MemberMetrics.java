@@ -33,10 +33,12 @@ public final class MemberMetrics implements RaftLatencyListener {
     private final Histogram backendCommit;
     private final Histogram peerRoundTrip;
     private final GrpcServerMetrics grpc;
+    private final GrpcTrafficBytes grpcTraffic;
     /** Maps Raft peer names to etcd member IDs for the To label; set once the member is wired. */
     private volatile Membership membership;
 
-    public MemberMetrics() {
+    /** @param extensive etcd's --metrics=extensive: also the per-method gRPC handling-time histograms */
+    public MemberMetrics(boolean extensive) {
         // etcd: server/storage/wal/metrics.go, server/storage/backend/metrics.go (1 ms .. ~8 s)
         this.walFsync = Histogram.builder().name("etcd_disk_wal_fsync_duration_seconds")
                 .help("The latency distributions of fsync called by WAL.")
@@ -54,7 +56,8 @@ public final class MemberMetrics implements RaftLatencyListener {
                 .help("The total number of successful health checks").register(registry);
         this.healthFailures = Counter.builder().name("etcd_server_health_failures")
                 .help("The total number of failed health checks").register(registry);
-        this.grpc = new GrpcServerMetrics(registry);
+        this.grpc = new GrpcServerMetrics(registry, extensive);
+        this.grpcTraffic = new GrpcTrafficBytes(registry);
     }
 
     /** The registry this member's metrics live in. */
@@ -65,6 +68,11 @@ public final class MemberMetrics implements RaftLatencyListener {
     /** go-grpc-prometheus's server metrics, as etcd registers them. */
     public GrpcServerMetrics grpc() {
         return grpc;
+    }
+
+    /** etcd's client gRPC traffic counters, fed by a stream tracer on the client port's gRPC server. */
+    public GrpcTrafficBytes grpcTraffic() {
+        return grpcTraffic;
     }
 
     /** One /health answer (etcd counts them whatever the probe asked for). */

@@ -167,6 +167,9 @@ class EtcdFlagsTest {
         assertEquals(new ClientLimits(10, Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(5), 7, 0),
                 c);
         assertEquals(Integer.MAX_VALUE, parse("--max-concurrent-streams=4294967295").limits().maxConcurrentStreams());
+        assertEquals("basic", parse().metrics());
+        assertEquals("extensive", parse("--metrics=extensive").metrics());
+        assertEquals("invalid value \"full\" for --metrics: valid values are basic, extensive", error("--metrics=full"));
         assertEquals("invalid value \"0\" for --max-concurrent-streams: must be a positive integer",
                 error("--max-concurrent-streams=0"));
         assertEquals("invalid value \"-1s\" for --grpc-keepalive-min-time: must not be negative",

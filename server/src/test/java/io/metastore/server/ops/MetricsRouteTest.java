@@ -52,7 +52,9 @@ class MetricsRouteTest {
                 "etcd_mvcc_put_total", "etcd_mvcc_range_total", "etcd_mvcc_delete_total", "etcd_mvcc_txn_total",
                 "etcd_debugging_lease_granted_total", "etcd_debugging_lease_revoked_total",
                 "etcd_debugging_lease_renewed_total", "grpc_server_started_total", "grpc_server_handled_total",
-                "grpc_server_msg_received_total", "grpc_server_msg_sent_total", "process_cpu_seconds_total"}) {
+                "grpc_server_msg_received_total", "grpc_server_msg_sent_total", "process_cpu_seconds_total",
+                "etcd_network_client_grpc_received_bytes_total", "etcd_network_client_grpc_sent_bytes_total",
+                "etcd_server_client_requests_total"}) {
             expected.put(c, "counter");
         }
         // etcd_network_peer_round_trip_time_seconds has a sample per peer only, so none on a single member (as in
@@ -83,6 +85,7 @@ class MetricsRouteTest {
 
     @Test
     void aPutMovesProposalsMvccCountersAndGrpcCounters() throws Exception {
+        m.client().getKVClient().get(bs("metrics/none")).get(); // so every counter below has a sample before
         Scrape before = Scrape.of(m.member());
         m.client().getKVClient().put(bs("metrics/a"), bs("1")).get();
         m.client().getKVClient().put(bs("metrics/b"), bs("2")).get();
@@ -102,6 +105,29 @@ class MetricsRouteTest {
                 + "grpc_type=\"unary\"}";
         assertEquals(before.value(putReceived) + 2, after.value(putReceived));
         assertEquals(0, after.value("etcd_server_proposals_pending"));
+        // the dashboard's client traffic panels: at least the two keys and values went in, something came out
+        assertTrue(after.value("etcd_network_client_grpc_received_bytes_total")
+                >= before.value("etcd_network_client_grpc_received_bytes_total") + 2 * ("metrics/a".length() + 1));
+        assertTrue(after.value("etcd_network_client_grpc_sent_bytes_total")
+                > before.value("etcd_network_client_grpc_sent_bytes_total"));
+        assertTrue(after.sum("etcd_server_client_requests_total", "type=\"unary\"")
+                >= before.sum("etcd_server_client_requests_total", "type=\"unary\"") + 3);
+        // --metrics=basic (the default): no handling-time histograms, as in etcd
+        assertTrue(!after.types.containsKey("grpc_server_handling_seconds"), "basic metrics only");
+    }
+
+    @Test
+    void extensiveMetricsAddTheHandlingTimeHistogram() throws Exception {
+        try (TestMember x = TestMember.start(ServerConfig.StorageEngine.MEMORY, b -> b.metrics = "extensive")
+                .awaitLeader()) {
+            x.client().getKVClient().put(bs("metrics/x"), bs("1")).get();
+            Scrape s = Scrape.of(x.member());
+            s.assertType("grpc_server_handling_seconds", "histogram");
+            assertEquals(1, s.value("grpc_server_handling_seconds_count{grpc_method=\"Put\","
+                    + "grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\"}"));
+            assertTrue(s.samples.containsKey("grpc_server_handling_seconds_bucket{grpc_method=\"Put\","
+                    + "grpc_service=\"etcdserverpb.KV\",grpc_type=\"unary\",le=\"0.005\"}"), s.text);
+        }
     }
 
     @Test
