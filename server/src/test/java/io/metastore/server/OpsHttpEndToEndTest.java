@@ -92,6 +92,8 @@ class OpsHttpEndToEndTest {
         assertEquals("{\"health\":\"true\",\"reason\":\"\"}", curl(metricsUrl + "/health"));
         assertEquals("ok\n", curl(metricsUrl + "/livez"));
         assertEquals("ok\n", curl(metricsUrl + "/readyz"));
+        String refused = curl("-X", "POST", "-D", "-", "-o", "/dev/null", metricsUrl + "/health");
+        assertTrue(refused.startsWith("HTTP/1.1 405 ") && refused.contains("Allow: GET\r\n"), refused);
         assertEquals(404, status(metricsUrl + "/version"));
         assertEquals(404, status(metricsUrl + "/v3/kv/range"));
     }

@@ -22,7 +22,7 @@ final class PlainText {
         if ("GET".equals(method)) {
             return false;
         }
-        error(response, 405, "Method Not Allowed");
+        error(response.header("Allow", "GET"), 405, "Method Not Allowed");
         return true;
     }
 }
