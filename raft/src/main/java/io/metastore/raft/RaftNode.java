@@ -537,6 +537,14 @@ public final class RaftNode implements AutoCloseable {
             Throwable failure = ex != null ? unwrap(ex) : reply.isSuccess() ? null : reply.getException();
             if (failure == null) {
                 deliver(reply.getMessage(), out);
+            } else if (failure instanceof LeaderSteppingDownException) {
+                // the leader is handing over (a graceful stop, MoveLeader) and refused it before appending: route
+                // it again after a pause, to the new leader once it is known (bounded by the request timeout).
+                // Ratis's client answers this one instead of retrying, so without this every write forwarded
+                // during a hand-off failed with "leader changed" (GracefulShutdownIT saw it 2 runs in 3)
+                if (schedule(() -> requeue(p), retryDelayMs) == null) {
+                    fail(out, stopped());
+                }
             } else {
                 fail(out, map(failure));
             }
