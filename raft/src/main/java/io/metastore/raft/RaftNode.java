@@ -222,7 +222,7 @@ public final class RaftNode implements AutoCloseable {
             s.start();
             this.server = s;
             this.division = s.getDivision(group.getGroupId());
-            this.committedAtStart = division.getRaftLog().getLastCommittedIndex();
+            this.committedAtStart = replayTarget();
             long period = Math.max(25, config.electionTimeout().toMillis() / 4);
             timer.scheduleWithFixedDelay(this::checkLeaderLost, period, period, TimeUnit.MILLISECONDS);
         } catch (IOException | RuntimeException e) {
@@ -933,6 +933,23 @@ public final class RaftNode implements AutoCloseable {
      *
      * @return false if the replay had not finished when {@code timeout} ran out
      */
+    /**
+     * What must be applied before this member serves. Ratis records the commit index in its log lazily (metadata
+     * entries written after the commit), so after kill -9 the recorded value can be below the last write a lone
+     * voter acknowledged (CrashRecoveryIT, memory engine, seen twice). A lone voter commits everything its log
+     * holds as soon as it leads again and nothing can truncate it, so it waits for its whole log; with other
+     * voters only the recorded commit is known to be final (etcd replays to its HardState commit likewise).
+     */
+    private long replayTarget() {
+        long committed = division.getRaftLog().getLastCommittedIndex();
+        var conf = division.getRaftConf();
+        var voters = conf.getCurrentPeers();
+        boolean loneVoter = voters.size() == 1 && voters.iterator().next().getId().equals(localId)
+                && conf.getPreviousPeers().isEmpty();
+        var last = division.getRaftLog().getLastEntryTermIndex();
+        return loneVoter && last != null ? Math.max(committed, last.getIndex()) : committed;
+    }
+
     public boolean awaitStartupReplay(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (lastAppliedIndex() < committedAtStart && !closed) {
