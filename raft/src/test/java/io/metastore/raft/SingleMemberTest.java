@@ -149,12 +149,12 @@ class SingleMemberTest {
     void oversizedProposalIsRejectedWithoutTouchingRatis() throws Exception {
         int max = node.config().maxRequestBytes();
         assertEquals(2 * 1024 * 1024, max);
-        long commit = node.commitIndex();
+        // the commit index is no witness here: Ratis appends its own metadata entries (the commit index, lazily)
+        // whenever it likes, and one landing meanwhile moved it in a CI run; the state machine's applies are ours
         int applies = applier.applies();
         ExecutionException e = assertThrows(ExecutionException.class,
                 () -> node.propose(new byte[max + 1]).get(5, TimeUnit.SECONDS));
         assertEquals(RaftException.Kind.TOO_LARGE, ((RaftException) e.getCause()).kind());
-        assertEquals(commit, node.commitIndex());
         assertEquals(applies, applier.applies());
 
         // exactly max bytes fits the Ratis buffers (appender, log write buffer, gRPC)
