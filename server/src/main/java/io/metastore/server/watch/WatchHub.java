@@ -89,11 +89,7 @@ public final class WatchHub implements AutoCloseable {
     public int watcherCount() {
         lock.lock();
         try {
-            int n = 0;
-            for (WatchStream s : streams) {
-                n += s.watchers.size();
-            }
-            return n;
+            return (int) liveWatchers; // kept with every add and remove, for --max-watchers
         } finally {
             lock.unlock();
         }
