@@ -111,12 +111,19 @@ class ClientPortTlsTest {
 
     @Test
     void pythonRequestsWorks() throws Exception {
+        // what matters is a client that offers only http/1.1 in ALPN (as Patroni's and etcd3gw's urllib3 do): checked
+        // with curl first, so the behaviour is proved even where Python's requests package is absent
+        Curl.Result h1 = Curl.run("-sS", "--http1.1", "-w", " %{http_version}", "--cacert", ca.caFile().toString(),
+                "--cert", alice.cert().toString(), "--key", alice.key().toString(), base + "/test/cn");
+        assertEquals("alice 1.1", h1.stdout(), h1::toString);
         Process p = new ProcessBuilder("python3", "-c", "import requests,sys; r=requests.get(sys.argv[1], "
                 + "verify=sys.argv[2], cert=(sys.argv[3], sys.argv[4]), timeout=10); print(r.status_code, r.text)",
                 base + "/test/cn", ca.caFile().toString(), alice.cert().toString(), alice.key().toString())
                 .redirectErrorStream(true).start();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "python finished");
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        // requests is a third-party package (on these machines' Python, not part of a fresh Debian): the real-client
+        // check below is skipped without it; the http/1.1-only path itself was asserted with curl above
         org.junit.jupiter.api.Assumptions.assumeFalse(out.contains("No module named 'requests'"),
                 "Python requests is not installed here");
         assertEquals("200 alice\n", out);
